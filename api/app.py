@@ -1,0 +1,78 @@
+"""The FastAPI application: routers under /api/v1, operations at the root."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client
+
+from api.auth.endpoints import router as auth_router
+from api.errors import install_error_handlers
+from api.middleware import RequestContextMiddleware
+from api.ops.endpoints import router as ops_router
+from api.org.endpoints import router as org_router
+from api.org.service import ensure_first_admin
+from api.sla.endpoints import router as sla_router
+from api.tickets.endpoints import router as tickets_router
+from core.db import make_engine, make_sessionmaker
+from core.settings import Settings, get_settings
+from core.temporal import connect, metrics_runtime
+
+API_PREFIX = "/api/v1"
+
+
+def _loopback_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: AsyncEngine | None = None,
+    temporal: Client | None = None,
+) -> FastAPI:
+    """Build the app; tests pass their own engine and Temporal client."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own_engine = engine is None
+        app.state.engine = engine or make_engine(settings.database_url)
+        app.state.sessions = make_sessionmaker(app.state.engine)
+        if temporal is None:
+            # SDK metrics go to a private loopback port that /metrics folds in.
+            app.state.sdk_metrics_address = f"127.0.0.1:{_loopback_port()}"
+            runtime = metrics_runtime(app.state.sdk_metrics_address)
+            app.state.temporal = await connect(settings, runtime=runtime)
+        else:
+            app.state.temporal = temporal
+        admin_password = settings.admin_password.get_secret_value()
+        if settings.admin_email and admin_password:
+            async with app.state.sessions() as session:
+                await ensure_first_admin(session, settings.admin_email, admin_password)
+        try:
+            yield
+        finally:
+            if own_engine:
+                await app.state.engine.dispose()
+
+    app = FastAPI(
+        title="closedloop",
+        version="0.1.0",
+        description="Customer feedback tickets and follow-up plans on durable workflows.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.sdk_metrics_address = None
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.include_router(ops_router)
+    for router in (auth_router, org_router, tickets_router, sla_router):
+        app.include_router(router, prefix=API_PREFIX)
+    return app

@@ -1,0 +1,56 @@
+"""Request and response bodies for departments, users and API keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from models import Role
+
+
+class DepartmentCreate(BaseModel):
+    code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(min_length=1, max_length=120)
+    manager_id: int | None = None
+
+
+class DepartmentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    code: str
+    name: str
+    manager_id: int | None
+    created_at: datetime
+
+
+class UserCreate(BaseModel):
+    email: EmailStr
+    name: str = Field(min_length=1, max_length=120)
+    password: str = Field(min_length=10, max_length=256)
+    role: Role
+    department_id: int | None = None
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    email: str
+    name: str
+    role: Role
+    department_id: int | None
+    is_active: bool
+    created_at: datetime
+
+
+class ApiKeyCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=120)
+    user_id: int | None = Field(None, description="User the key acts as; defaults to the caller")
+
+
+class ApiKeyCreated(BaseModel):
+    id: int
+    name: str
+    user_id: int
+    key: str = Field(description="Shown once; only its hash is stored")
+    prefix: str

@@ -1,0 +1,92 @@
+"""SLA policy and business calendar bodies (API.md "Policies, calendars, routing")."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from domain.sla import EscalationStep, Priority
+
+_STRICT = ConfigDict(extra="forbid")
+
+
+class TargetIn(BaseModel):
+    model_config = _STRICT
+    first_response: timedelta
+    resolution: timedelta
+
+    @field_validator("first_response", "resolution")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0) or value > timedelta(days=365):
+            raise ValueError("must be a positive duration of at most a year, e.g. PT2H or PT5S")
+        return value
+
+
+class RevisitIn(BaseModel):
+    model_config = _STRICT
+    confirm_within: timedelta = timedelta(days=3)
+
+
+class ScopeIn(BaseModel):
+    model_config = _STRICT
+    categories: list[str] = Field(default_factory=list, max_length=100)
+    departments: list[int] = Field(default_factory=list, max_length=100)
+
+
+class PolicyBody(BaseModel):
+    model_config = _STRICT
+    name: str = Field(min_length=1, max_length=120)
+    calendar_id: int | None = Field(None, ge=1)
+    targets: dict[Priority, TargetIn]
+    warn_at: float = Field(0.8, gt=0, lt=1)
+    escalation: list[EscalationStep] = Field(default_factory=list, max_length=20)
+    tracking: dict[Priority, timedelta]
+    revisit: RevisitIn = Field(default_factory=RevisitIn)
+    scope: ScopeIn | None = None
+    is_default: bool = False
+
+    @field_validator("targets", "tracking")
+    @classmethod
+    def _every_priority(cls, value: dict[Priority, Any]) -> dict[Priority, Any]:
+        missing = [p.value for p in Priority if p not in value]
+        if missing:
+            raise ValueError(f"missing priorities: {', '.join(missing)}")
+        return value
+
+
+class PolicyOut(BaseModel):
+    id: int
+    name: str
+    version: int
+    calendar_id: int
+    targets: dict[str, Any]
+    warn_at: float
+    escalation: list[dict[str, Any]]
+    tracking: dict[str, Any]
+    revisit: dict[str, Any]
+    scope: dict[str, Any]
+    is_default: bool
+    created_at: datetime
+
+
+class CalendarBody(BaseModel):
+    model_config = _STRICT
+    name: str = Field(min_length=1, max_length=120)
+    timezone: str = Field(min_length=1, max_length=64)
+    working_hours: Literal["24x7"] | dict[str, list[tuple[str, str]]]
+    holidays: str | list[date] = "none"
+    extra_workdays: list[date] = Field(default_factory=list, max_length=400)
+
+
+class CalendarOut(BaseModel):
+    id: int
+    name: str
+    timezone: str
+    working_hours: Any
+    holidays: Any
+    extra_workdays: list[str]
+    provisional_years: list[int]
+    created_at: datetime

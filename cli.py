@@ -1,0 +1,235 @@
+"""`closedloop` command line: dev stack, production processes, migrations."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import typer
+
+from core.settings import Settings
+
+app = typer.Typer(help="closedloop: feedback tickets and follow-ups on durable workflows.")
+
+
+def _settings(**overrides: str) -> Settings:
+    from core.settings import get_settings
+
+    get_settings.cache_clear()
+    os.environ.update(overrides)
+    return get_settings()
+
+
+def _bootstrap_admin(settings: Settings) -> None:
+    from api.org.service import ensure_first_admin
+    from core.db import make_engine, make_sessionmaker
+
+    email, password = settings.admin_email, settings.admin_password.get_secret_value()
+    if not (email and password):
+        return
+
+    async def run() -> None:
+        engine = make_engine(settings.database_url, pool_size=1)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                if await ensure_first_admin(session, email, password):
+                    typer.echo(f"created the first admin: {email}")
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations, then create the first admin if no user exists."""
+    from core.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    _bootstrap_admin(settings)
+    typer.echo("database is up to date")
+
+
+@app.command()
+def worker() -> None:
+    """Run the Temporal worker (workflows + activities) until SIGTERM/Ctrl-C."""
+    from core.logging import configure_logging
+    from worker import run_worker
+
+    settings = _settings()
+    configure_logging(settings.log_level, settings.log_json)
+
+    async def main() -> None:
+        task = asyncio.create_task(run_worker(settings))
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, task.cancel)
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+
+
+@app.command()
+def api() -> None:
+    """Serve the HTTP API (uvicorn) on CLOSEDLOOP_API_HOST:CLOSEDLOOP_API_PORT."""
+    import uvicorn
+
+    from core.logging import configure_logging
+
+    settings = _settings()
+    configure_logging(settings.log_level, settings.log_json)
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=settings.api_host,
+        port=settings.api_port,
+        log_config=None,
+        access_log=False,
+    )
+
+
+def _dev_secrets(data: Path, settings: Settings) -> dict[str, str]:
+    """Secret key and first admin for local use, generated once and kept under data/."""
+    path = data / "dev-secrets.json"
+    stored = json.loads(path.read_text()) if path.exists() else {}
+    stored.setdefault("secret_key", secrets.token_urlsafe(48))
+    stored.setdefault("admin_email", "admin@example.com")
+    stored.setdefault("admin_password", secrets.token_urlsafe(12))
+    path.write_text(json.dumps(stored, indent=2))
+    path.chmod(0o600)
+    return {
+        "CLOSEDLOOP_SECRET_KEY": settings.secret_key.get_secret_value() or stored["secret_key"],
+        "CLOSEDLOOP_ADMIN_EMAIL": settings.admin_email or stored["admin_email"],
+        "CLOSEDLOOP_ADMIN_PASSWORD": settings.admin_password.get_secret_value()
+        or stored["admin_password"],
+    }
+
+
+@app.command()
+def dev() -> None:
+    """Run the whole stack locally: Postgres, Temporal + UI, migrations, worker and API."""
+    from core import devstack
+    from workflows.search_attributes import cli_definitions
+
+    os.environ.setdefault("CLOSEDLOOP_ENV", "development")
+    signal.signal(signal.SIGTERM, _raise_interrupt)  # stop children in order on SIGTERM too
+    settings = _settings()
+    data = Path(settings.data_dir).absolute()
+    data.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, **_dev_secrets(data, settings), "CLOSEDLOOP_ENV": "development"}
+    services: list[devstack.PostgresProcess | devstack.TemporalProcess] = []
+    children: list[subprocess.Popen[bytes]] = []
+    try:
+        devstack.ensure_port_free(settings.api_port, "API", "CLOSEDLOOP_API_PORT")
+        if not settings.database_url:
+            pg = devstack.PostgresProcess(data / "postgres", settings.dev_postgres_port)
+            typer.echo(f"starting PostgreSQL on 127.0.0.1:{pg.port} …")
+            pg.start()
+            services.append(pg)
+            env["DATABASE_URL"] = pg.url
+        if not settings.temporal_address:
+            temporal = devstack.TemporalProcess(
+                data / "temporal.db",
+                settings.dev_temporal_port,
+                settings.temporal_ui_port,
+                cli_definitions(),
+                namespace=settings.temporal_namespace,
+            )
+            typer.echo(f"starting Temporal on {temporal.address} …")
+            temporal.start()
+            services.append(temporal)
+            env["TEMPORAL_ADDRESS"] = temporal.address
+        typer.echo("applying migrations …")
+        subprocess.run([sys.executable, "-m", "cli", "migrate"], env=env, check=True)
+        logs = data / "logs"
+        logs.mkdir(exist_ok=True)
+        for name in ("worker", "api"):
+            out = (logs / f"{name}.log").open("ab")
+            children.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "cli", name],
+                    env=env,
+                    stdout=out,
+                    stderr=out,
+                    start_new_session=True,
+                )
+            )
+        _wait_until_ready(f"http://127.0.0.1:{settings.api_port}/readyz", children)
+        _print_banner(settings, env, logs)
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        dead = [
+            name
+            for name, c in zip(("worker", "api"), children, strict=True)
+            if c.poll() is not None
+        ]
+        typer.echo(f"the {dead[0]} process exited unexpectedly; see {logs}", err=True)
+        raise typer.Exit(1)
+    except devstack.PortInUseError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        typer.echo("\nstopping …")
+    finally:
+        for child in reversed(children):
+            if child.poll() is None:
+                child.terminate()
+        for child in reversed(children):
+            try:
+                child.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        for service in reversed(services):
+            service.stop()
+
+
+def _wait_until_ready(url: str, children: list[subprocess.Popen[bytes]]) -> None:
+    import httpx
+
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and all(c.poll() is None for c in children):
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+
+
+def _raise_interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _print_banner(settings: Settings, env: dict[str, str], logs: Path) -> None:
+    base = f"http://127.0.0.1:{settings.api_port}"
+    typer.echo(
+        "\n".join(
+            [
+                "",
+                "closedloop is running",
+                f"  API            {base}/api/v1   (OpenAPI docs: {base}/docs)",
+                f"  Temporal UI    http://127.0.0.1:{settings.temporal_ui_port}"
+                if not settings.temporal_address
+                else f"  Temporal       {env['TEMPORAL_ADDRESS']}",
+                f"  Postgres       {env['DATABASE_URL']}",
+                f"  admin login    {env['CLOSEDLOOP_ADMIN_EMAIL']} / "
+                f"{env['CLOSEDLOOP_ADMIN_PASSWORD']}",
+                f"  logs           {logs}",
+                "Press Ctrl-C to stop.",
+            ]
+        )
+    )
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,63 @@
+"""Runtime settings from the environment (CLOSEDLOOP_* plus the standard service URLs)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything the API, worker and CLI read from the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="CLOSEDLOOP_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "production"
+    database_url: str = Field(
+        "", validation_alias=AliasChoices("DATABASE_URL", "CLOSEDLOOP_DATABASE_URL")
+    )
+    temporal_address: str = Field(
+        "", validation_alias=AliasChoices("TEMPORAL_ADDRESS", "CLOSEDLOOP_TEMPORAL_ADDRESS")
+    )
+    temporal_namespace: str = Field(
+        "default",
+        validation_alias=AliasChoices("TEMPORAL_NAMESPACE", "CLOSEDLOOP_TEMPORAL_NAMESPACE"),
+    )
+    temporal_task_queue: str = Field(
+        "closedloop",
+        validation_alias=AliasChoices("TEMPORAL_TASK_QUEUE", "CLOSEDLOOP_TEMPORAL_TASK_QUEUE"),
+    )
+    # Signs JWTs and derives API-key hashes; required, never defaulted in production.
+    secret_key: SecretStr = SecretStr("")
+    access_token_ttl_minutes: int = Field(60, ge=1, le=24 * 60)
+    admin_email: str = ""
+    admin_password: SecretStr = SecretStr("")
+    # Local day boundaries for FB/CUS numbers.
+    timezone: str = "Asia/Shanghai"
+    # How long an API request waits for a workflow update before answering 503.
+    update_timeout_seconds: float = Field(30.0, gt=0)
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    temporal_ui_port: int = 8233
+    dev_postgres_port: int = 5433
+    dev_temporal_port: int = 7233
+    data_dir: str = ".closedloop"
+    metrics_port: int = Field(0, description="Worker Prometheus port for SDK metrics; 0 = off")
+    log_json: bool | None = None  # None: JSON when stderr is not a TTY
+    log_level: str = "INFO"
+    max_cached_workflows: int = 1000
+    max_body_bytes: int = 1_000_000
+
+    @model_validator(mode="after")
+    def _require_secrets_in_production(self) -> Settings:
+        if self.env == "production" and len(self.secret_key.get_secret_value()) < 32:
+            raise ValueError("CLOSEDLOOP_SECRET_KEY must be set to at least 32 characters")
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Process-wide settings, read once."""
+    return Settings()
