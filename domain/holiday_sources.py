@@ -16,7 +16,7 @@ from domain.calendar import CalendarSpec, Weekday
 CN = "CN"
 NO_HOLIDAYS = "none"
 # "CN" (statutory days + make-up workdays), "none", another ISO country code, or explicit dates.
-HolidaySource: TypeAlias = str | Sequence[date]
+HolidaySource: TypeAlias = str | Sequence[date | str]
 WorkingHoursInput: TypeAlias = Literal["24x7"] | Mapping[str, Sequence[Sequence[str]]]
 
 _HHMM = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$")
@@ -57,6 +57,17 @@ def parse_working_hours(
         out[Weekday(key)] = parsed
     if not any(out.values()):
         raise ValueError("working_hours: no working hours on any day")
+    return out
+
+
+def _dates(values: Iterable[date | str], field: str) -> set[date]:
+    """Dates from date objects or ISO strings (the JSON a calendar row stores)."""
+    out: set[date] = set()
+    for value in values:
+        try:
+            out.add(value if isinstance(value, date) else date.fromisoformat(value))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{field}: bad date {value!r} (use YYYY-MM-DD)") from exc
     return out
 
 
@@ -112,18 +123,18 @@ def build_calendar_spec(
     timezone: str,
     working_hours: WorkingHoursInput,
     holidays: HolidaySource,
-    extra_workdays: Iterable[date] = (),
+    extra_workdays: Iterable[date | str] = (),
     years: Iterable[int] = (),
-    extra_holidays: Iterable[date] = (),
+    extra_holidays: Iterable[date | str] = (),
 ) -> CalendarSpec:
     """Concrete CalendarSpec for `years`; admin-entered dates win over the source's."""
-    admin_off = set(extra_holidays)
-    admin_on = set(extra_workdays)
+    admin_off = _dates(extra_holidays, "extra_holidays")
+    admin_on = _dates(extra_workdays, "extra_workdays")
     if isinstance(holidays, str):
         source_off, source_on, provisional = source_days(holidays, years)
     else:
         source_off, source_on, provisional = set(), set(), set()
-        admin_off |= set(holidays)
+        admin_off |= _dates(holidays, "holidays")
     clash = admin_off & admin_on
     if clash:
         days = ", ".join(d.isoformat() for d in sorted(clash))

@@ -150,7 +150,7 @@ class SlaState(BaseModel):
     paused: bool
     cycle: int
     last_progress_at: datetime
-    resolved_at: datetime | None
+    resolved_at: datetime | None  # of the current cycle (a close without resolving counts)
     closed: bool
 
 
@@ -238,7 +238,10 @@ def _utc(value: datetime, name: str) -> datetime:
 
 def _replay(events: Sequence[SlaEvent], now: datetime) -> _Facts:
     """Fold the facts known at `now` (later events are ignored; stable-sorted by time)."""
-    known = sorted((e for e in events if e.at <= now), key=lambda e: e.at)
+    # Stable sort by time; CREATED leads its instant so same-instant facts apply after it.
+    known = sorted(
+        (e for e in events if e.at <= now), key=lambda e: (e.at, e.kind != SlaEventKind.CREATED)
+    )
     if not known or known[0].kind != SlaEventKind.CREATED or known[0].priority is None:
         raise ValueError("events: a CREATED event with a priority must come first, before now")
     first, prio = _utc(known[0].at, "at"), known[0].priority
@@ -349,7 +352,7 @@ class _Planner:
     def target(
         self, cycle: int, name: TargetName, clock: _Clock, amount: timedelta
     ) -> datetime | None:
-        """Add the WARNING and BREACH a target implies (unless met first); return the breach."""
+        """Add a target's WARNING and BREACH (once per cycle, unless met first) -> breach."""
         stop = clock.stopped_at
         warn = clock.reach(self.cal, amount * self.policy.warn_at)
         if warn is not None and (stop is None or stop > warn):
@@ -390,8 +393,12 @@ class _Planner:
         cycle, anchor = self.facts.current, self.facts.last_progress_at
         stamp = anchor.isoformat()  # in the keys, so new progress re-arms them
         for i, step in enumerate(self.policy.escalation):
-            if step.when == "no_progress" and _applies(step, cycle.priority):
-                assert isinstance(step.at, timedelta)  # the step's validator guarantees it
+            # Validation guarantees no_progress steps carry a duration.
+            if (
+                step.when == "no_progress"
+                and isinstance(step.at, timedelta)
+                and _applies(step, cycle.priority)
+            ):
                 at = add_business_time(self.cal, anchor, step.at)
                 self.add(
                     f"c{cycle.number}:no_progress:{stamp}:esc{i}", ActionKind.ESCALATION, at, step=i
@@ -434,7 +441,9 @@ def scheduled_actions(
         plan.add(f"revisit:c{current.number}", ActionKind.REVISIT_DEADLINE, at)
     elif current.paused_since is None:
         plan.idle()
-    return sorted(plan.out, key=lambda a: (a.at, a.key))
+    # At one instant a breach comes before the escalation it triggers (enum order).
+    rank = {kind: i for i, kind in enumerate(ActionKind)}
+    return sorted(plan.out, key=lambda a: (a.at, rank[a.kind], a.key))
 
 
 def due_actions(
