@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import IO
 
 import typer
 
@@ -80,6 +81,26 @@ def worker() -> None:
 
 
 @app.command()
+def mail() -> None:
+    """Receive customer mail over SMTP on CLOSEDLOOP_SMTP_INBOUND_HOST:PORT (tickets, replies)."""
+    from api.intake.mail import run_mail
+    from core.logging import configure_logging
+
+    settings = _settings()
+    configure_logging(settings.log_level, settings.log_json)
+
+    async def main() -> None:
+        task = asyncio.create_task(run_mail(settings))
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, task.cancel)
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+
+
+@app.command()
 def api() -> None:
     """Serve the HTTP API (uvicorn) on CLOSEDLOOP_API_HOST:CLOSEDLOOP_API_PORT."""
     import uvicorn
@@ -125,17 +146,30 @@ def dev() -> None:
     signal.signal(signal.SIGTERM, _raise_interrupt)  # stop children in order on SIGTERM too
     settings = _settings()
     data = Path(settings.data_dir).absolute()
+    run = data / "run"  # pid files: a later run stops what a killed one left behind
     data.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **_dev_secrets(data, settings), "CLOSEDLOOP_ENV": "development"}
+    env["CLOSEDLOOP_DATA_DIR"] = str(data)  # lets stop_leftovers recognise our API and worker
     services: list[devstack.PostgresProcess | devstack.TemporalProcess] = []
-    children: list[subprocess.Popen[bytes]] = []
+    children: dict[str, subprocess.Popen[bytes]] = {}
+    lock: IO[str] | None = None
     try:
+        lock = devstack.lock_data_dir(run)
+        for what in devstack.stop_leftovers(
+            run, data, ("api", "worker", "mail", "temporal", "postgres")
+        ):
+            typer.echo(f"stopped {what} left running by an earlier closedloop dev")
         devstack.ensure_port_free(settings.api_port, "API", "CLOSEDLOOP_API_PORT")
+        devstack.ensure_port_free(
+            settings.smtp_inbound_port, "inbound SMTP", "CLOSEDLOOP_SMTP_INBOUND_PORT"
+        )
         if not settings.database_url:
-            pg = devstack.PostgresProcess(data / "postgres", settings.dev_postgres_port)
+            pg = devstack.PostgresProcess(
+                data / "postgres", settings.dev_postgres_port, pid_file=run / "postgres.pid"
+            )
+            services.append(pg)
             typer.echo(f"starting PostgreSQL on 127.0.0.1:{pg.port} …")
             pg.start()
-            services.append(pg)
             env["DATABASE_URL"] = pg.url
         if not settings.temporal_address:
             temporal = devstack.TemporalProcess(
@@ -144,66 +178,75 @@ def dev() -> None:
                 settings.temporal_ui_port,
                 cli_definitions(),
                 namespace=settings.temporal_namespace,
+                pid_file=run / "temporal.pid",
             )
+            services.append(temporal)
             typer.echo(f"starting Temporal on {temporal.address} …")
             temporal.start()
-            services.append(temporal)
             env["TEMPORAL_ADDRESS"] = temporal.address
         typer.echo("applying migrations …")
         subprocess.run([sys.executable, "-m", "cli", "migrate"], env=env, check=True)
         logs = data / "logs"
         logs.mkdir(exist_ok=True)
-        for name in ("worker", "api"):
-            out = (logs / f"{name}.log").open("ab")
-            children.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "cli", name],
-                    env=env,
-                    stdout=out,
-                    stderr=out,
-                    start_new_session=True,
+        for name in ("worker", "api", "mail"):
+            cmd = [sys.executable, "-m", "cli", name]
+            with (logs / f"{name}.log").open("ab") as out:
+                children[name] = subprocess.Popen(
+                    cmd, env=env, stdout=out, stderr=out, start_new_session=True
                 )
-            )
-        _wait_until_ready(f"http://127.0.0.1:{settings.api_port}/readyz", children)
-        _print_banner(settings, env, logs)
-        while all(child.poll() is None for child in children):
-            time.sleep(0.5)
-        dead = [
-            name
-            for name, c in zip(("worker", "api"), children, strict=True)
-            if c.poll() is not None
-        ]
-        typer.echo(f"the {dead[0]} process exited unexpectedly; see {logs}", err=True)
+            devstack.write_pid_file(run / f"{name}.pid", children[name].pid, cmd)
+        url = f"http://127.0.0.1:{settings.api_port}/readyz"
+        if _wait_until_ready(url, list(children.values())):
+            _print_banner(settings, env, logs)
+            while all(child.poll() is None for child in children.values()):
+                time.sleep(0.5)
+        dead = [name for name, child in children.items() if child.poll() is not None]
+        why = f"the {dead[0]} process exited unexpectedly" if dead else f"{url} never answered 200"
+        typer.echo(f"error: {why}; see {logs}", err=True)
         raise typer.Exit(1)
-    except devstack.PortInUseError as exc:
+    except (devstack.PortInUseError, devstack.DataDirInUseError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    except devstack.DevStackError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except subprocess.CalledProcessError as exc:
+        typer.echo(f"error: migrations failed (exit status {exc.returncode})", err=True)
+        raise typer.Exit(1) from None
     except KeyboardInterrupt:
         typer.echo("\nstopping …")
     finally:
-        for child in reversed(children):
+        # a second Ctrl-C must not abandon the children half-way; every wait below is bounded
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        for child in children.values():
             if child.poll() is None:
                 child.terminate()
-        for child in reversed(children):
+        for name, child in reversed(children.items()):
             try:
                 child.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 child.kill()
+                child.wait()
+            (run / f"{name}.pid").unlink(missing_ok=True)
         for service in reversed(services):
             service.stop()
+        if lock is not None:
+            lock.close()
 
 
-def _wait_until_ready(url: str, children: list[subprocess.Popen[bytes]]) -> None:
+def _wait_until_ready(url: str, children: list[subprocess.Popen[bytes]]) -> bool:
     import httpx
 
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline and all(c.poll() is None for c in children):
         try:
             if httpx.get(url, timeout=2).status_code == 200:
-                return
+                return True
         except httpx.HTTPError:
             pass
         time.sleep(0.5)
+    return False
 
 
 def _raise_interrupt(*_: object) -> None:
@@ -222,6 +265,8 @@ def _print_banner(settings: Settings, env: dict[str, str], logs: Path) -> None:
                 if not settings.temporal_address
                 else f"  Temporal       {env['TEMPORAL_ADDRESS']}",
                 f"  Postgres       {env['DATABASE_URL']}",
+                f"  feedback form  {base}/embed/feedback",
+                f"  inbound mail   smtp://{settings.smtp_inbound_host}:{settings.smtp_inbound_port}",
                 f"  admin login    {env['CLOSEDLOOP_ADMIN_EMAIL']} / "
                 f"{env['CLOSEDLOOP_ADMIN_PASSWORD']}",
                 f"  logs           {logs}",

@@ -10,6 +10,13 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from activities.notify.outbox import (
+    IN_APP_ONLY,
+    DeliveryStarter,
+    channels_for,
+    customer_notices,
+    queue_webhooks,
+)
 from activities.recipients import resolve_recipients
 from activities.sla_binding import bind_policy
 from domain.calendar import CalendarSpec
@@ -27,13 +34,20 @@ from workflows.ticket_types import (
 class TicketActivities:
     """Holds the session factory; one transaction per activity."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        notifier: DeliveryStarter | None = None,
+    ) -> None:
         self._sessions = sessions
+        # Without a notifier only in-app rows are written (nothing leaves the building).
+        self._notifier = notifier
 
     @activity.defn(name="create_ticket_record")
     async def create_ticket_record(self, inp: CreateTicketRecord) -> CreatedRecord:
         """Insert the ticket row and its `created` event, binding the SLA policy once."""
         t = inp.ticket
+        keys: list[str] = []
         async with self._sessions.begin() as session:
             existing = await session.scalar(
                 select(Ticket).where(Ticket.workflow_id == inp.workflow_id)
@@ -87,19 +101,26 @@ class TicketActivities:
                     .on_conflict_do_nothing()
                 )
                 existing = row
+            if self._notifier is not None:
+                created = EventDraft(seq=1, at=inp.at, type="created", actor=t.actor, data={})
+                keys = await queue_webhooks(session, inp.workflow_id, existing.id, [created])
             binding = existing.sla_binding or {}
-            return CreatedRecord(
+            record = CreatedRecord(
                 ticket_id=existing.id,
                 created_at=existing.created_at,
                 policy=PolicyVersion.model_validate(binding["policy"]),
                 calendar=CalendarSpec.model_validate(binding["calendar"]),
             )
+        if self._notifier is not None:
+            await self._notifier.start(keys)
+        return record
 
     @activity.defn(name="apply_ticket_changes")
     async def apply_ticket_changes(self, inp: TicketChanges) -> None:
         """Append events, move the projection forward and queue notifications, atomically."""
         s = inp.state
         last_seq = max(event.seq for event in inp.events)
+        keys: list[str] = []
         async with self._sessions.begin() as session:
             await session.execute(
                 insert(TicketEvent)
@@ -127,8 +148,16 @@ class TicketActivities:
                     last_seq=last_seq,
                 )
             )
-            for request in inp.notifications:
-                await self._queue(session, inp.workflow_id, s.ticket_id, s.assignee_id, request)
+            requests = [*inp.notifications, *customer_notices(inp.events)]
+            for request in requests:
+                keys += await self._queue(
+                    session, inp.workflow_id, s.ticket_id, s.assignee_id, request
+                )
+            if self._notifier is not None:
+                keys += await queue_webhooks(session, inp.workflow_id, s.ticket_id, inp.events)
+        # Deliveries start only once the rows are committed; a retry finds them started.
+        if self._notifier is not None:
+            await self._notifier.start(keys)
 
     async def _queue(
         self,
@@ -137,17 +166,20 @@ class TicketActivities:
         ticket_id: int,
         assignee_id: int | None,
         request: NotificationRequest,
-    ) -> None:
+    ) -> list[str]:
+        """Insert the outbox rows of one request; the keys of those that must leave."""
         recipients = await resolve_recipients(
             session, request.notify, assignee_id=assignee_id, department_id=request.department_id
         )
         now = datetime.now(UTC)
+        enabled = self._notifier.channels if self._notifier is not None else IN_APP_ONLY
         rows: list[dict[str, Any]] = []
         for recipient in recipients:
-            for channel in request.channels:
+            channels = await channels_for(
+                session, recipient.key, recipient.user_id, request.channels, ticket_id, enabled
+            )
+            for channel in channels:
                 in_app = channel == "in_app"
-                if in_app and recipient.user_id is None:
-                    continue
                 rows.append(
                     {
                         "idempotency_key": ":".join(
@@ -172,6 +204,7 @@ class TicketActivities:
                 )
         if rows:
             await session.execute(insert(Notification).values(rows).on_conflict_do_nothing())
+        return [row["idempotency_key"] for row in rows if row["channel"] != "in_app"]
 
 
 def _event_row(ticket_id: int, event: EventDraft) -> dict[str, Any]:

@@ -11,8 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
 from api.auth.endpoints import router as auth_router
+from api.customers.endpoints import router as customers_router
 from api.errors import install_error_handlers
+from api.followups.endpoints import router as followups_router
+from api.intake import install_intake
 from api.middleware import RequestContextMiddleware
+from api.notifications.endpoints import router as notifications_router
 from api.ops.endpoints import router as ops_router
 from api.org.endpoints import router as org_router
 from api.org.service import ensure_first_admin
@@ -75,4 +79,8 @@ def create_app(
     app.include_router(ops_router)
     for router in (auth_router, org_router, tickets_router, sla_router):
         app.include_router(router, prefix=API_PREFIX)
+    app.include_router(customers_router, prefix=API_PREFIX)
+    app.include_router(followups_router, prefix=API_PREFIX)
+    app.include_router(notifications_router, prefix=API_PREFIX)
+    install_intake(app, settings, API_PREFIX)
     return app

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.errors import AppError
@@ -67,6 +68,16 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, code, str(exc.detail), headers=headers)
 
 
+async def _data_error(request: Request, exc: Exception) -> JSONResponse:
+    # A value the schemas let through but Postgres refuses (e.g. an id beyond int4): bad input.
+    assert isinstance(exc, DataError)
+    log.warning("database refused a value on %s %s: %s", request.method, request.url.path, exc.orig)
+    message = "a value is out of range or malformed for its field"
+    return error_response(
+        422, "invalid", message, {"errors": [{"field": "request", "message": message}]}
+    )
+
+
 async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return error_response(500, "internal", "internal error; it has been logged")
@@ -76,4 +87,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(Exception, _unhandled)

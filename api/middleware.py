@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 from prometheus_client import Counter, Histogram
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import error_response
@@ -86,11 +87,21 @@ class RequestContextMiddleware:
             request_id_var.reset(token)
 
 
-class _BodyTooLarge(Exception):
-    pass
+class _BodyTooLarge(HTTPException):
+    """An HTTPException so the framework renders 413 instead of its generic 400 body error."""
+
+    def __init__(self) -> None:
+        super().__init__(413, "request body too large")
 
 
 def _route_template(scope: Scope) -> str:
     """The matched route's path template, so metrics do not explode per ticket id."""
-    route = scope.get("route")
-    return getattr(route, "path", "unmatched")
+    template = getattr(scope.get("route"), "path", None)
+    if not isinstance(template, str):
+        return "unmatched"
+    # Routes of an included router know only their own path: take the prefix from the URL.
+    parts = scope["path"].split("/")
+    depth = template.count("/")
+    if ":path}" in template or len(parts) <= depth:
+        return template
+    return "/".join(parts[: len(parts) - depth]) + template

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel
-from sqlalchemy import Select
+from sqlalchemy import BigInteger, Select, literal
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -38,7 +38,8 @@ def decode_cursor(cursor: str | None) -> int | None:
         padded = cursor + "=" * (-len(cursor) % 4)
         value: Any = json.loads(base64.urlsafe_b64decode(padded.encode()))
         last_id = value["id"]
-        if not isinstance(last_id, int):
+        # bool is an int to Python, and ids beyond bigint would fail in the database.
+        if type(last_id) is not int or not 0 < last_id < 2**63:
             raise TypeError
         return last_id
     except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
@@ -57,7 +58,9 @@ async def fetch_page(
     """Rows of one keyset page ordered by `id_column`, and the cursor of the next page."""
     after = decode_cursor(cursor)
     if after is not None:
-        query = query.where(id_column < after if newest_first else id_column > after)
+        # A bigint bind keeps a forged id beyond an int4 column's range a plain comparison.
+        bound = literal(after, BigInteger())
+        query = query.where(id_column < bound if newest_first else id_column > bound)
     order = id_column.desc() if newest_first else id_column.asc()
     rows = list(await session.scalars(query.order_by(order).limit(limit + 1)))
     if len(rows) > limit:

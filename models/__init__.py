@@ -1,7 +1,17 @@
 """SQLAlchemy tables; import this package to register every table on Base.metadata."""
 
 from models.base import Base
+from models.customers import (
+    Customer,
+    CustomerContact,
+    CustomerCounter,
+    CustomerEvent,
+    CustomerInteraction,
+)
+from models.followups import ContactPush, FollowUpEvent, FollowUpPlan
+from models.intake import Category, ExternalRef, PublicToken, RoundRobinCursor, RoutingRule
 from models.notifications import Notification
+from models.notify_prefs import NotificationPreference, WebhookSubscription
 from models.org import ApiKey, Department, Role, User
 from models.sla import BusinessCalendar, SlaPolicy, SlaPolicyVersion
 from models.tickets import IdempotencyKey, Ticket, TicketCounter, TicketEvent
@@ -10,14 +20,29 @@ __all__ = [
     "ApiKey",
     "Base",
     "BusinessCalendar",
+    "Category",
+    "ContactPush",
+    "Customer",
+    "CustomerContact",
+    "CustomerCounter",
+    "CustomerEvent",
+    "CustomerInteraction",
     "Department",
+    "ExternalRef",
+    "FollowUpEvent",
+    "FollowUpPlan",
     "IdempotencyKey",
     "Notification",
+    "NotificationPreference",
+    "PublicToken",
     "Role",
+    "RoundRobinCursor",
+    "RoutingRule",
     "SlaPolicy",
     "SlaPolicyVersion",
     "Ticket",
     "TicketCounter",
     "TicketEvent",
     "User",
+    "WebhookSubscription",
 ]

@@ -14,6 +14,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain import sla as clock
+    from domain.routing import DispatchDecision, DispatchOutcome, DispatchRequest, TicketFacts
     from domain.sla import ActionKind, SlaEvent, SlaEventKind
     from domain.sla_view import sla_summary
     from domain.tickets import SurveyRating, TicketStatus, note_error, transition_error
@@ -47,6 +48,10 @@ ACTIVITY_OPTIONS: dict[str, Any] = {
 }
 
 
+# Auto-dispatch after creation was added while ticket workflows were open.
+DISPATCH_PATCH = "dispatch-v1"
+
+
 def conflict(message: str) -> ApplicationError:
     """An update refused by the current state (HTTP 409)."""
     return ApplicationError(message, type="Conflict", non_retryable=True)
@@ -65,6 +70,8 @@ class TicketWorkflow:
         self._lock = asyncio.Lock()
         self._changed = False
         self._search: dict[str, object] = {}
+        # False until a new ticket has been through auto-dispatch; `created` waits for it.
+        self._routed = inp.state is not None
 
     @property
     def state(self) -> TicketState:
@@ -76,6 +83,8 @@ class TicketWorkflow:
         if self._state is None:
             assert inp.new is not None
             await self._create(inp.new)
+            await self._dispatch(inp.new)
+            self._routed = True
         else:
             self._search = {
                 pair.key.name: pair.value for pair in workflow.info().typed_search_attributes
@@ -139,11 +148,50 @@ class TicketWorkflow:
         )
         self._upsert_search_attributes()
 
+    async def _dispatch(self, new: NewTicket) -> None:
+        """Route an unassigned new ticket by the rules; a manual assignment always wins."""
+        if new.assignee_id is not None or not workflow.patched(DISPATCH_PATCH):
+            return
+        async with self._lock:
+            facts = TicketFacts(
+                category=new.category,
+                channel=new.channel.value,
+                text=f"{new.title}\n{new.description}",
+                department_id=new.department_id,
+            )
+            request = DispatchRequest(
+                workflow_id=workflow.info().workflow_id, ticket_id=self.state.ticket_id, facts=facts
+            )
+            decision: DispatchDecision = await workflow.execute_activity(
+                "dispatch_ticket", request, result_type=DispatchDecision, **ACTIVITY_OPTIONS
+            )
+            effect = self._dispatched(decision)
+            if effect is not None:
+                await self._commit([effect])
+
+    def _dispatched(self, decision: DispatchDecision) -> Effect | None:
+        """The timeline event of a dispatch decision: the rule and strategy that made it."""
+        s = self.state
+        if decision.outcome is DispatchOutcome.UNROUTED or decision.department_id is None:
+            return None
+        s.department_id = decision.department_id
+        data: dict[str, Any] = {
+            "department_id": decision.department_id,
+            "rule_id": decision.rule_id,
+            "strategy": decision.strategy.value if decision.strategy else None,
+        }
+        if decision.outcome is DispatchOutcome.ASSIGNED:
+            s.assignee_id = decision.assignee_id
+            data["assignee_id"] = decision.assignee_id
+            return Effect("dispatched", "system", data, notify=[("ticket_assigned", "assignee")])
+        data["reason"] = decision.reason
+        return Effect("queued", "system", data, notify=[("ticket_queued", "department_manager")])
+
     # --- updates --------------------------------------------------------------------
     @workflow.update(name="created")
     async def created(self) -> TicketResult:
-        """Completes once the ticket row exists: the answer to update-with-start."""
-        await workflow.wait_condition(lambda: self._state is not None)
+        """Completes once the ticket row exists and is dispatched: the update-with-start answer."""
+        await workflow.wait_condition(lambda: self._state is not None and self._routed)
         return self._result()
 
     @workflow.update(name="assign")

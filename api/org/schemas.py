@@ -8,8 +8,12 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from models import Role
 
+# Unknown fields are refused (422) rather than dropped, so a typo never passes silently.
+_STRICT = ConfigDict(extra="forbid")
+
 
 class DepartmentCreate(BaseModel):
+    model_config = _STRICT
     code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")
     name: str = Field(min_length=1, max_length=120)
     manager_id: int | None = None
@@ -25,6 +29,7 @@ class DepartmentOut(BaseModel):
 
 
 class UserCreate(BaseModel):
+    model_config = _STRICT
     email: EmailStr
     name: str = Field(min_length=1, max_length=120)
     password: str = Field(min_length=10, max_length=256)
@@ -44,6 +49,7 @@ class UserOut(BaseModel):
 
 
 class ApiKeyCreate(BaseModel):
+    model_config = _STRICT
     name: str = Field(min_length=1, max_length=120)
     user_id: int | None = Field(None, description="User the key acts as; defaults to the caller")
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, status
+from pydantic import ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -13,9 +15,45 @@ from api.deps import AdminUser, ManagerOrAdmin, SessionDep
 from api.pagination import CursorQuery, LimitQuery, Page, fetch_page
 from api.sla.schemas import CalendarBody, CalendarOut, PolicyBody, PolicyOut
 from core.errors import Conflict, Invalid, NotFound
-from models import BusinessCalendar, SlaPolicy, SlaPolicyVersion
+from models import BusinessCalendar, SlaPolicy, SlaPolicyVersion, User
 
 router = APIRouter(tags=["sla"])
+
+# Escalation targets the recipient resolver understands, besides a user id.
+_NOTIFY_RULES = ("assignee", "department_manager", "role:admin", "customer")
+# Fits notifications.channel (String(24)).
+_CHANNEL = re.compile(r"^[a-z][a-z0-9_]{0,23}$")
+# Domain errors start with the field they concern: "working_hours.mon[0]: bad time ...".
+_FIELD_PREFIX = re.compile(r"^([a-z_]+(?:\.[a-z_]+|\[\d+\])*): ")
+_BODY_NAMES = {"revisit_within": "revisit.confirm_within"}
+
+
+def _invalid(exc: ValueError) -> Invalid:
+    """A 422 naming the body field a domain validation error is about."""
+    loc, message = "", str(exc)
+    if isinstance(exc, ValidationError) and exc.errors():
+        first = exc.errors()[0]
+        loc = ".".join(str(part) for part in first["loc"])
+        message = str(first["msg"]).removeprefix("Value error, ")
+    match = _FIELD_PREFIX.match(message)
+    name = loc or (match.group(1) if match else "")
+    path = re.sub(r"\[(\d+)\]", r".\1", _BODY_NAMES.get(name, name))
+    return Invalid(f"body.{path}" if path else "body", message)
+
+
+async def _check_escalation(session: SessionDep, body: PolicyBody) -> None:
+    """Every escalation reaches someone on a channel that can be stored, or the body is 422."""
+    for i, step in enumerate(body.escalation):
+        notify = step.notify
+        user_id = int(notify) if notify.isascii() and notify.isdigit() and len(notify) < 10 else 0
+        if notify not in _NOTIFY_RULES and (not user_id or not await session.get(User, user_id)):
+            raise Invalid(
+                f"body.escalation.{i}.notify",
+                f"unknown recipient {notify!r}: use {', '.join(_NOTIFY_RULES)} or a user id",
+            )
+        bad = [c for c in step.channels if not _CHANNEL.match(c)]
+        if bad:
+            raise Invalid(f"body.escalation.{i}.channels", f"bad channel name {bad[0]!r}")
 
 
 def _version_body(body: PolicyBody) -> dict[str, object]:
@@ -62,13 +100,14 @@ def _validated(policy: SlaPolicy, version: SlaPolicyVersion) -> None:
     try:
         policy_from_row(policy, version)
     except ValueError as exc:
-        raise Invalid("body", str(exc)) from exc
+        raise _invalid(exc) from exc
 
 
 @router.post("/sla-policies", status_code=status.HTTP_201_CREATED, response_model=PolicyOut)
 async def create_policy(body: PolicyBody, caller: AdminUser, session: SessionDep) -> PolicyOut:
     """Create a policy at version 1; `scope` decides which new tickets bind to it."""
     calendar_id = await _check_calendar(session, body.calendar_id)
+    await _check_escalation(session, body)
     policy = SlaPolicy(
         name=body.name,
         is_default=body.is_default,
@@ -105,6 +144,7 @@ async def new_policy_version(
     """Save a new version; new tickets bind to it, open tickets keep the version they bound."""
     policy, current = await _load(session, policy_id)
     calendar_id = await _check_calendar(session, body.calendar_id)
+    await _check_escalation(session, body)
     policy.current_version = current.version + 1
     policy.scope = body.scope.model_dump() if body.scope else {}
     policy.name = body.name
@@ -171,7 +211,7 @@ async def create_calendar(body: CalendarBody, _: AdminUser, session: SessionDep)
         year = datetime.now(UTC).year
         calendar_from_row(row, years=range(year, year + 2))
     except ValueError as exc:
-        raise Invalid("body", str(exc)) from exc
+        raise _invalid(exc) from exc
     session.add(row)
     try:
         await session.commit()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, status
+from fastapi import APIRouter, Header, Query, Response, status
 from pydantic import BaseModel
 from sqlalchemy import or_, select
 
 from api.deps import CurrentUser, Principal, SessionDep, SettingsDep, TemporalDep
+from api.notifications.service import merge_timeline, notification_failures
 from api.pagination import CursorQuery, LimitQuery, Page, fetch_page
 from api.tickets import service
 from api.tickets.schemas import (
@@ -23,7 +24,7 @@ from api.tickets.schemas import (
     TicketCreate,
     TicketOut,
 )
-from core.errors import Forbidden, Invalid
+from core.errors import Conflict, Forbidden, Invalid
 from domain.sla import Priority
 from domain.tickets import TicketStatus
 from models import Department, Ticket, TicketEvent, User
@@ -53,15 +54,35 @@ async def create_ticket(
     session: SessionDep,
     client: TemporalDep,
     settings: SettingsDep,
+    response: Response,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> TicketOut:
-    """Start the ticket's workflow; answers with the persisted ticket."""
+    """Start the ticket's workflow; answers with the persisted ticket.
+
+    With `source` + `external_id` a repeat answers 200 with the ticket made the first time.
+    """
     department_id = body.department_id or (caller.department_id if not caller.is_admin else None)
     await _check_assignment(session, caller, department_id, body.assignee_id, creating=True)
-    fingerprint = service.request_fingerprint(body)
-    number = await service.reserve_number(
-        session, settings, f"tickets:user:{caller.user_id}", idempotency_key, fingerprint
-    )
+    if body.source is not None and body.external_id is not None:
+        number, existing = await service.reserve_external_number(
+            session, settings, body.source, body.external_id
+        )
+        if existing is not None:
+            visible = service.scope_filter(caller)
+            if visible is not None and not await session.scalar(
+                select(Ticket.id).where(Ticket.id == existing.id, visible)
+            ):
+                raise Conflict(
+                    f"{body.source} {body.external_id} is already ticket {existing.number}",
+                    code="external_id_exists",
+                )
+            response.status_code = status.HTTP_200_OK
+            return service.ticket_view(existing, caller)
+    else:
+        fingerprint = service.request_fingerprint(body)
+        number = await service.reserve_number(
+            session, settings, f"tickets:user:{caller.user_id}", idempotency_key, fingerprint
+        )
     new = NewTicket(
         number=number,
         title=body.title,
@@ -129,13 +150,14 @@ async def get_ticket(ref: str, caller: CurrentUser, session: SessionDep) -> Tick
 
 
 @router.get("/{ref}/events", response_model=list[EventOut])
-async def ticket_events(ref: str, caller: CurrentUser, session: SessionDep) -> list[TicketEvent]:
-    """The ordered timeline."""
+async def ticket_events(ref: str, caller: CurrentUser, session: SessionDep) -> list[Any]:
+    """The ordered timeline, with permanent notification failures after their event."""
     ticket = await service.get_ticket(session, caller, ref)
     rows = await session.scalars(
         select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.seq)
     )
-    return list(rows)
+    failures = await notification_failures(session, ticket.id)
+    return merge_timeline(list(rows), failures)
 
 
 async def _act(

@@ -27,11 +27,21 @@ class TicketCreate(BaseModel):
     category: str = Field(min_length=1, max_length=64)
     priority: Priority = Priority.NORMAL
     channel: Channel = Channel.STAFF
-    customer_id: int | None = Field(None, ge=1)
+    customer_id: int | None = Field(None, ge=1, le=2**63 - 1)  # tickets.customer_id is bigint
     contact: ContactIn | None = None
     order_no: str | None = Field(None, max_length=64)
     department_id: int | None = Field(None, ge=1)
     assignee_id: int | None = Field(None, ge=1)
+    # A conversation id in an outside system (e.g. a customer-service tool): one ticket per
+    # (source, external_id); a repeat returns the existing ticket.
+    source: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    external_id: str | None = Field(None, min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _source_with_external_id(self) -> TicketCreate:
+        if (self.source is None) != (self.external_id is None):
+            raise ValueError("source and external_id go together")
+        return self
 
 
 class AssignBody(BaseModel):

@@ -18,6 +18,7 @@ from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
     WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
@@ -32,7 +33,7 @@ from domain.masking import mask_phone
 from domain.sla import PolicyVersion, SlaEvent
 from domain.sla_view import sla_summary
 from domain.tickets import format_ticket_number
-from models import IdempotencyKey, Ticket, TicketCounter
+from models import ExternalRef, IdempotencyKey, Ticket, TicketCounter
 from workflows.ticket import TicketWorkflow
 from workflows.ticket_types import NewTicket, TicketResult, TicketWorkflowInput
 
@@ -99,8 +100,59 @@ async def _number_for_key(
     return existing.resource
 
 
+async def reserve_external_number(
+    session: AsyncSession, settings: Settings, source: str, external_id: str
+) -> tuple[str, Ticket | None]:
+    """The number for an outside conversation, and its ticket if one was already made."""
+    try:
+        number = await allocate_number(session, settings.timezone)
+        inserted = await session.scalar(
+            insert(ExternalRef)
+            .values(source=source, external_id=external_id, ticket_number=number)
+            .on_conflict_do_nothing()
+            .returning(ExternalRef.ticket_number)
+        )
+        if inserted is not None:
+            await session.commit()
+            return number, None
+        await session.rollback()
+        known = await session.scalar(
+            select(ExternalRef.ticket_number).where(
+                ExternalRef.source == source, ExternalRef.external_id == external_id
+            )
+        )
+        assert known is not None
+        return known, await session.scalar(select(Ticket).where(Ticket.number == known))
+    except BaseException:
+        await session.rollback()
+        raise
+
+
+def refuse_nul(model: BaseModel) -> None:
+    """Postgres text cannot hold NUL: refuse it before a workflow activity retries forever."""
+    bad: list[str] = []
+
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, str) and "\x00" in value:
+            bad.append(f"body.{path}")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, f"{path}.{key}" if path else str(key))
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                walk(item, f"{path}.{i}")
+
+    walk(model.model_dump(), "")
+    if bad:
+        message = "text must not contain NUL (\\u0000) characters"
+        error = Invalid(bad[0], message)
+        error.details = {"errors": [{"field": field, "message": message} for field in bad]}
+        raise error
+
+
 async def start_ticket(client: Client, settings: Settings, new: NewTicket) -> TicketResult:
     """Update-with-start: returns once the workflow has persisted the ticket."""
+    refuse_nul(new)
     operation = WithStartWorkflowOperation(
         TicketWorkflow.run,
         TicketWorkflowInput(new=new),
@@ -116,7 +168,7 @@ async def start_ticket(client: Client, settings: Settings, new: NewTicket) -> Ti
             ),
             timeout=settings.update_timeout_seconds,
         )
-    except TimeoutError as exc:
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as exc:
         raise Unavailable("the ticket was accepted but is not persisted yet; retry") from exc
 
 
@@ -129,6 +181,7 @@ async def run_update(
     idempotency_key: str | None,
 ) -> TicketResult:
     """Execute a workflow update, mapping rejections to 409/422 and closed tickets to 409."""
+    refuse_nul(arg)
     handle = client.get_workflow_handle(ticket.workflow_id)
     try:
         return await asyncio.wait_for(
@@ -149,7 +202,7 @@ async def run_update(
                 code="ticket_closed",
             ) from exc
         raise Unavailable("the workflow service is unavailable; retry") from exc
-    except TimeoutError as exc:
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as exc:
         raise Unavailable("the ticket workflow did not answer in time; retry") from exc
 
 
@@ -174,7 +227,7 @@ def scope_filter(principal: Principal) -> ColumnElement[bool] | None:
 async def get_ticket(session: AsyncSession, principal: Principal, ref: str) -> Ticket:
     """By id or number, within the caller's scope; 404 otherwise."""
     query = select(Ticket)
-    if ref.isdigit() and len(ref) < 19:
+    if ref.isascii() and ref.isdigit() and len(ref) < 19:  # "²".isdigit() too
         query = query.where(Ticket.id == int(ref))
     else:
         query = query.where(Ticket.number == ref.upper())

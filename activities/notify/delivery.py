@@ -1,0 +1,235 @@
+"""The delivery activities: send one outbox row through its channel, record the outcome."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+
+from activities.notify.email import EmailSender
+from activities.notify.errors import permanent
+from activities.notify.render import Message, Renderer
+from activities.notify.robots import send_dingtalk, send_feishu, send_wecom
+from activities.notify.sms import SmsGateway
+from activities.notify.webhook import send_webhook, webhook_body
+from api.intake.tokens import hash_token, status_url
+from core.settings import Settings
+from domain.notify import NotifyChannel, language
+from models import (
+    Notification,
+    NotificationPreference,
+    PublicToken,
+    Ticket,
+    User,
+    WebhookSubscription,
+)
+from workflows.notification import DeliverNotification, DeliveryReport, FailNotification
+
+Send = Callable[[httpx.AsyncClient], Awaitable[None]]
+
+
+class Skipped(Exception):
+    """Nothing to send any more (recipient deactivated, subscription switched off)."""
+
+
+class NotifyActivities:
+    """Holds the session factory, settings, templates and channel adapters."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+        self._sessions = sessions
+        self._settings = settings
+        self._renderer = Renderer()
+        self._email = EmailSender(settings)
+        self._sms = SmsGateway(settings)
+
+    @activity.defn(name="deliver_notification")
+    async def deliver_notification(self, inp: DeliverNotification) -> DeliveryReport:
+        """Send a pending row once; a row already delivered or failed is never sent again."""
+        async with self._sessions.begin() as session:
+            row = await session.get(Notification, inp.notification_id, with_for_update=True)
+            if row is None:
+                return DeliveryReport(status="skipped", detail="the notification is gone")
+            if row.status != "pending":
+                return DeliveryReport(status="skipped", detail=f"already {row.status}")
+            row.attempts += 1
+        try:
+            async with self._sessions.begin() as session:
+                send = await self._prepare(session, row)
+        except Skipped as why:
+            await self._finish(row.id, "skipped", error=str(why))
+            return DeliveryReport(status="skipped", detail=str(why))
+        timeout = self._settings.notify_http_timeout_seconds
+        async with httpx.AsyncClient(timeout=timeout) as client:
+            await send(client)
+        await self._finish(row.id, "delivered")
+        return DeliveryReport(status="delivered")
+
+    @activity.defn(name="fail_notification")
+    async def fail_notification(self, inp: FailNotification) -> None:
+        """Record a permanent failure on the row; the ticket timeline shows it."""
+        await self._finish(inp.notification_id, "failed", error=inp.error)
+
+    async def _finish(self, notification_id: int, status: str, *, error: str | None = None) -> None:
+        now = datetime.now(UTC)
+        values: dict[str, Any] = {"status": status, "error": error}
+        if status == "delivered":
+            values["delivered_at"] = now
+        elif status == "failed":
+            values["failed_at"] = now
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(Notification)
+                .where(Notification.id == notification_id, Notification.status == "pending")
+                .values(**values)
+            )
+
+    async def _prepare(self, session: AsyncSession, row: Notification) -> Send:
+        """Resolve the address at delivery time and render the message."""
+        ticket = await session.get(Ticket, row.ticket_id) if row.ticket_id is not None else None
+        if row.channel == NotifyChannel.WEBHOOK:
+            return await self._webhook(session, row, ticket)
+        if ticket is None:
+            raise Skipped("the ticket is gone")
+        if row.recipient == "customer":
+            return await self._to_customer(session, row, ticket)
+        return await self._to_user(session, row, ticket)
+
+    async def _webhook(
+        self, session: AsyncSession, row: Notification, ticket: Ticket | None
+    ) -> Send:
+        sub_id = row.recipient.removeprefix("webhook:")
+        sub = await session.get(WebhookSubscription, int(sub_id)) if sub_id.isdigit() else None
+        if sub is None or not sub.active:
+            raise Skipped("the webhook subscription is inactive")
+        url, secret, body = sub.url, sub.secret, webhook_body(row, ticket)
+        key, event = row.idempotency_key, row.template
+
+        async def send(client: httpx.AsyncClient) -> None:
+            await send_webhook(client, url=url, secret=secret, body=body, key=key, event=event)
+
+        return send
+
+    async def _to_customer(self, session: AsyncSession, row: Notification, ticket: Ticket) -> Send:
+        contact = ticket.contact or {}
+        lang = language(None, self._settings.notify_default_locale)
+        link = await self._status_link(session, row, ticket)
+        message = self._render(row, ticket, lang, link, self._settings.timezone)
+        if row.channel == NotifyChannel.EMAIL:
+            return self._mail(contact.get("email"), message, row.idempotency_key, lang)
+        if row.channel == NotifyChannel.SMS:
+            return self._text(contact.get("phone"), message.short, row.idempotency_key)
+        raise permanent(f"customers cannot be reached by {row.channel}")
+
+    async def _to_user(self, session: AsyncSession, row: Notification, ticket: Ticket) -> Send:
+        user = await session.get(User, row.user_id) if row.user_id is not None else None
+        if user is None or not user.is_active:
+            raise Skipped("the recipient is no longer active")
+        prefs = await session.get(NotificationPreference, user.id)
+        lang = language(prefs.locale if prefs else None, self._settings.notify_default_locale)
+        tz = prefs.timezone if prefs else self._settings.timezone
+        link = f"{self._base_url()}/api/v1/tickets/{ticket.number}"
+        message = self._render(row, ticket, lang, link, tz)
+        key = row.idempotency_key
+        if row.channel == NotifyChannel.EMAIL:
+            return self._mail(user.email, message, key, lang)
+        if row.channel == NotifyChannel.SMS:
+            return self._text(prefs.phone if prefs else None, message.short, key)
+        url = {
+            NotifyChannel.WECOM: prefs.wecom_webhook_url if prefs else None,
+            NotifyChannel.DINGTALK: prefs.dingtalk_webhook_url if prefs else None,
+            NotifyChannel.FEISHU: prefs.feishu_webhook_url if prefs else None,
+        }.get(NotifyChannel(row.channel))
+        if not url:
+            raise permanent(f"no {row.channel} address in the recipient's preferences")
+        return self._robot(NotifyChannel(row.channel), url, prefs, message)
+
+    def _mail(self, address: str | None, message: Message, key: str, lang: str) -> Send:
+        if not address:
+            raise permanent("no email address")
+        if not self._settings.smtp_host:
+            raise permanent("the email channel is not configured")
+        mail = self._email.compose(to=address, message=message, key=key, lang=lang)
+
+        async def send(_: httpx.AsyncClient) -> None:
+            await self._email.send(mail)
+
+        return send
+
+    def _text(self, phone: str | None, text: str, key: str) -> Send:
+        if not phone:
+            raise permanent("no phone number")
+        if not self._settings.sms_gateway_url:
+            raise permanent("the SMS channel is not configured")
+
+        async def send(client: httpx.AsyncClient) -> None:
+            await self._sms.send(client, phone=phone, text=text, key=key)
+
+        return send
+
+    def _robot(
+        self,
+        channel: NotifyChannel,
+        url: str,
+        prefs: NotificationPreference | None,
+        message: Message,
+    ) -> Send:
+        async def send(client: httpx.AsyncClient) -> None:
+            now = datetime.now(UTC)
+            if channel is NotifyChannel.WECOM:
+                await send_wecom(client, url=url, message=message)
+            elif channel is NotifyChannel.DINGTALK:
+                secret = prefs.dingtalk_secret if prefs else None
+                now_ms = int(now.timestamp() * 1000)
+                await send_dingtalk(client, url=url, secret=secret, message=message, now_ms=now_ms)
+            else:
+                secret = prefs.feishu_secret if prefs else None
+                now_s = int(now.timestamp())
+                await send_feishu(client, url=url, secret=secret, message=message, now_s=now_s)
+
+        return send
+
+    def _render(self, row: Notification, ticket: Ticket, lang: str, link: str, tz: str) -> Message:
+        return self._renderer.render(
+            row.template,
+            lang,
+            ticket=ticket_context(ticket),
+            data=row.payload,
+            link=link,
+            timezone=tz,
+        )
+
+    def _base_url(self) -> str:
+        s = self._settings
+        return (s.public_base_url or f"http://{s.api_host}:{s.api_port}").rstrip("/")
+
+    async def _status_link(self, session: AsyncSession, row: Notification, ticket: Ticket) -> str:
+        """A status-page token derived from the row's key: the same link on every retry."""
+        secret = self._settings.secret_key.get_secret_value().encode()
+        digest = hmac.new(secret, f"status-link:{row.idempotency_key}".encode(), hashlib.sha256)
+        token = base64.urlsafe_b64encode(digest.digest()).decode().rstrip("=")
+        await session.execute(
+            insert(PublicToken)
+            .values(token_hash=hash_token(token), ticket_number=ticket.number, kind="status")
+            .on_conflict_do_nothing()
+        )
+        return status_url(self._base_url(), token)
+
+
+def ticket_context(ticket: Ticket) -> dict[str, Any]:
+    """What templates may show of a ticket (never its contact details)."""
+    return {
+        "number": ticket.number,
+        "title": ticket.title,
+        "status": ticket.status,
+        "priority": ticket.priority,
+        "category": ticket.category,
+    }

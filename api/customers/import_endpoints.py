@@ -1,0 +1,86 @@
+"""Bulk import of customers and its template download."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, File, Query, Request, UploadFile
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from api.customers import approval
+from api.customers.importer import import_customers
+from api.customers.schemas import ImportReport
+from api.deps import CurrentUser, SessionDep, SettingsDep, TemporalDep
+from domain.customer_import import COLUMNS, EXAMPLE_ROW
+from models import Customer
+
+router = APIRouter()
+
+_XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.post("/import", response_model=ImportReport)
+async def import_file(
+    request: Request,
+    caller: CurrentUser,
+    session: SessionDep,
+    client: TemporalDep,
+    settings: SettingsDep,
+    file: Annotated[UploadFile, File(description="CSV (UTF-8 or GB18030) or XLSX")],
+    dry_run: bool = False,
+) -> ImportReport:
+    """Validate every row, report duplicates as merge candidates, create the rest (owner: you)."""
+    result = await import_customers(
+        request.app.state.sessions,
+        caller,
+        file.file,
+        timezone=settings.timezone,
+        dry_run=dry_run,
+    )
+    if result.pending_ids:
+        pending = await session.scalars(select(Customer).where(Customer.id.in_(result.pending_ids)))
+        await approval.start_approvals(client, settings, list(pending))
+    return ImportReport(
+        dry_run=result.dry_run,
+        rows=result.rows,
+        created=result.created,
+        updated=result.updated,
+        duplicates=result.duplicates,
+        errors=result.errors,
+    )
+
+
+def template_bytes(kind: Literal["xlsx", "csv"]) -> bytes:
+    """The header row and one example row."""
+    if kind == "csv":
+        text = io.StringIO()
+        writer = csv.writer(text)
+        writer.writerow(COLUMNS)
+        writer.writerow(EXAMPLE_ROW)
+        # BOM: Excel then opens the Chinese example as UTF-8.
+        return text.getvalue().encode("utf-8-sig")
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("customers")
+    sheet.append(list(COLUMNS))
+    sheet.append(list(EXAMPLE_ROW))
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+@router.get("/import-template")
+async def import_template(
+    _: CurrentUser, format: Annotated[Literal["xlsx", "csv"], Query()] = "xlsx"
+) -> Response:
+    """Download the import template (columns + an example row)."""
+    media = _XLSX_TYPE if format == "xlsx" else "text/csv; charset=utf-8"
+    return Response(
+        template_bytes(format),
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="customers-template.{format}"'},
+    )

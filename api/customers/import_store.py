@@ -1,0 +1,117 @@
+"""The import's database side: duplicate lookup by key arrays, and COPY of new customers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.customers.service import allocate_codes
+from api.deps import Principal
+from domain.customer_import import CustomerDraft
+from domain.customers import initial_approval
+
+CUSTOMER_COLUMNS = (
+    "id", "code", "name", "type", "industry", "region", "address", "founded_on", "source",
+    "requirement", "owner_id", "department_id", "tier", "segment", "stage", "tags", "birthday",
+    "approval", "created_by", "created_at", "updated_at",
+)  # fmt: skip
+CONTACT_COLUMNS = (
+    "customer_id", "name", "title", "phone", "phone_normalized", "email", "email_normalized",
+    "is_primary",
+)  # fmt: skip
+EVENT_COLUMNS = ("customer_id", "at", "type", "actor", "data")
+
+_BY_PHONE = text(
+    "SELECT c.phone_normalized, cu.id, cu.code FROM customer_contacts c "
+    "JOIN customers cu ON cu.id = c.customer_id "
+    "WHERE c.phone_normalized = ANY(:phones) AND cu.merged_into_id IS NULL"
+)
+_BY_NAME_REGION = text(
+    "SELECT lower(cu.name), lower(cu.region), cu.id, cu.code "
+    "FROM customers cu JOIN unnest(CAST(:names AS text[]), CAST(:regions AS text[])) AS k(n, r) "
+    "ON lower(cu.name) = k.n AND lower(cu.region) = k.r WHERE cu.merged_into_id IS NULL"
+)
+
+
+async def existing_matches(
+    session: AsyncSession, drafts: Sequence[CustomerDraft]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """Live customers sharing a normalized phone or name + region with any draft, by key."""
+    phones = sorted({d.phone_normalized for d in drafts if d.phone_normalized})
+    pairs = sorted(
+        {tuple(k[1].split("\x1f")) for d in drafts for k in d.dedup_keys() if k[0] == "name_region"}
+    )
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    if phones:
+        for phone, cid, code in await session.execute(_BY_PHONE, {"phones": phones}):
+            found.setdefault(
+                ("phone", phone), {"customer_id": cid, "code": code, "reason": "phone"}
+            )
+    if pairs:
+        params = {"names": [p[0] for p in pairs], "regions": [p[1] for p in pairs]}
+        for name, region, cid, code in await session.execute(_BY_NAME_REGION, params):
+            match = {"customer_id": cid, "code": code, "reason": "name_region"}
+            found.setdefault(("name_region", f"{name}\x1f{region}"), match)
+    return found
+
+
+async def _copy(
+    session: AsyncSession, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """COPY rows into `table` on the session's own connection (same transaction)."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver: psycopg.AsyncConnection[Any] = raw.driver_connection  # type: ignore[assignment]
+    async with driver.cursor() as cursor:
+        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        async with cursor.copy(statement) as copy:
+            for row in rows:
+                await copy.write_row(row)
+
+
+async def insert_customers(
+    session: AsyncSession, principal: Principal, tz: str, drafts: Sequence[CustomerDraft]
+) -> list[int]:
+    """Insert drafts with their primary contact and `created` event; their new ids."""
+    now, p = datetime.now(UTC), principal
+    approval = initial_approval(p.role).value
+    codes = await allocate_codes(session, tz, len(drafts))
+    ids = list(
+        await session.scalars(
+            text(
+                "SELECT nextval(pg_get_serial_sequence('customers', 'id')) "
+                "FROM generate_series(1, :n)"
+            ),
+            {"n": len(drafts)},
+        )
+    )
+    customers = [
+        (
+            cid, code, d.name, d.type.value, d.industry, d.region, d.address, d.founded_on,
+            d.source, d.requirement, p.user_id, p.department_id, d.tier.value,
+            d.segment.value if d.segment else None, d.stage.value, d.tags, d.birthday,
+            approval, p.user_id, now, now,
+        )
+        for cid, code, d in zip(ids, codes, drafts, strict=True)
+    ]  # fmt: skip
+    contacts = [
+        (
+            cid, d.contact_name, d.contact_title, d.phone, d.phone_normalized, d.email,
+            d.email_normalized, True,
+        )
+        for cid, d in zip(ids, drafts, strict=True)
+        if d.phone or d.email or d.contact_name
+    ]  # fmt: skip
+    data = Jsonb({"via": "import", "approval": approval})
+    events = [(cid, now, "created", p.actor, data) for cid in ids]
+    await _copy(session, "customers", CUSTOMER_COLUMNS, customers)
+    if contacts:
+        await _copy(session, "customer_contacts", CONTACT_COLUMNS, contacts)
+    await _copy(session, "customer_events", EVENT_COLUMNS, events)
+    return ids

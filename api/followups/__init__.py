@@ -1,0 +1,1 @@
+"""Follow-up plans over HTTP."""

@@ -1,0 +1,49 @@
+"""Per-user notification preferences and admin webhook subscriptions."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from sqlalchemy import Boolean, DateTime, ForeignKey, String, Time, func
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, created_at_column
+
+
+class NotificationPreference(Base):
+    """Which channels reach a person, when they are quiet, and in which language."""
+
+    __tablename__ = "notification_preferences"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    channels: Mapped[list[str]] = mapped_column(ARRAY(String(16)))
+    quiet_hours_start: Mapped[time | None] = mapped_column(Time)
+    quiet_hours_end: Mapped[time | None] = mapped_column(Time)
+    timezone: Mapped[str] = mapped_column(String(64))
+    locale: Mapped[str] = mapped_column(String(16))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    wecom_webhook_url: Mapped[str | None] = mapped_column(String(500))
+    dingtalk_webhook_url: Mapped[str | None] = mapped_column(String(500))
+    dingtalk_secret: Mapped[str | None] = mapped_column(String(200))
+    feishu_webhook_url: Mapped[str | None] = mapped_column(String(500))
+    feishu_secret: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class WebhookSubscription(Base):
+    """An outgoing webhook: timeline events of `events` ("*" for all), signed with `secret`."""
+
+    __tablename__ = "webhook_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(500))
+    secret: Mapped[str] = mapped_column(String(200))
+    events: Mapped[list[str]] = mapped_column(ARRAY(String(64)))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = created_at_column()

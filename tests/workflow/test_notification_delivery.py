@@ -1,0 +1,374 @@
+"""Notifications leave the building: real SMTP and HTTP receivers, the SMS gateway via respx."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+import respx
+from pydantic import SecretStr
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.api.enums.v1 import EventType
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
+
+from activities.notify import NotifyActivities
+from api.intake.tokens import ticket_for_token
+from api.tickets.service import start_ticket
+from core.settings import Settings
+from domain.sla import Priority
+from domain.tickets import Channel, TicketStatus
+from models import Notification, NotificationPreference, Ticket, User
+from tests.notify_support import HttpReceiver, SmtpServer, eventually, http_receiver
+from tests.workflow.conftest import Desk, Staff, Tracked
+from worker import build_worker
+from workflows.notification import DeliverNotification
+from workflows.ticket_types import AssignInput, Contact, NewTicket
+
+TASK_QUEUE = "closedloop-notify"
+SMS_GATEWAY = "https://sms.gateway.test/v1/messages"
+SMS_TOKEN = "sms-token-for-tests"
+
+
+# Session-scoped like `desk`: if this worker stopped early, the timers of its open workflows
+# would fire with nobody to run them, and the time-skipping server's clock would stall.
+@pytest.fixture(scope="session")
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def notify_settings(settings: Settings, smtp: SmtpServer) -> Settings:
+    return settings.model_copy(
+        update={
+            "temporal_task_queue": TASK_QUEUE,
+            "smtp_host": "127.0.0.1",
+            "smtp_port": smtp.port,
+            "smtp_tls": "none",
+            "smtp_from": "helpdesk@closedloop.test",
+            "sms_gateway_url": SMS_GATEWAY,
+            "sms_gateway_token": SecretStr(SMS_TOKEN),
+            "public_base_url": "https://help.closedloop.test",
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+async def nd(
+    ts_env: WorkflowEnvironment, engine: AsyncEngine, notify_settings: Settings
+) -> AsyncIterator[Desk]:
+    """A worker with email and SMS configured, on its own queue of the time-skipping server."""
+    async with build_worker(ts_env.client, engine, notify_settings):
+        yield Desk(ts_env, engine, notify_settings)
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[HttpReceiver]:
+    async with http_receiver() as r:
+        yield r
+
+
+async def prefer(desk: Desk, user_id: int, **values: Any) -> None:
+    values.setdefault("channels", ["in_app", "email"])
+    values.setdefault("timezone", "Asia/Shanghai")
+    values.setdefault("locale", "zh-CN")
+    async with desk.sessions.begin() as session:
+        session.add(NotificationPreference(user_id=user_id, **values))
+
+
+async def email_of(desk: Desk, user_id: int) -> str:
+    async with desk.sessions() as session:
+        address = await session.scalar(select(User.email).where(User.id == user_id))
+    assert address is not None
+    return address
+
+
+async def rows(desk: Desk, ticket_id: int, template: str, channel: str) -> list[Notification]:
+    async with desk.sessions() as session:
+        found = await session.scalars(
+            select(Notification)
+            .where(
+                Notification.ticket_id == ticket_id,
+                Notification.template == template,
+                Notification.channel == channel,
+            )
+            .order_by(Notification.id)
+        )
+        return list(found)
+
+
+async def settled_rows(
+    desk: Desk, ticket_id: int, template: str, channel: str, status: str = "delivered"
+) -> list[Notification]:
+    """Wait until every row of this template and channel reached `status`."""
+
+    async def done() -> bool:
+        found = await rows(desk, ticket_id, template, channel)
+        return bool(found) and all(r.status == status for r in found)
+
+    await eventually(done, f"{template}/{channel} rows to be {status}")
+    return await rows(desk, ticket_id, template, channel)
+
+
+async def held_by_admin(desk: Desk, staff: Staff, priority: Priority = Priority.NORMAL) -> Tracked:
+    """A ticket the admin holds, so handing it to someone else is an assignment notice."""
+    return await desk.open(priority, department_id=staff.department_id, assignee_id=staff.admin_id)
+
+
+async def assign(t: Tracked, user_id: int) -> None:
+    await t.update("assign", AssignInput(actor="user:1", assignee_id=user_id))
+
+
+async def open_for_customer(desk: Desk, staff: Staff, contact: Contact) -> Tracked:
+    """A ticket with customer contact details, created like the API does."""
+    number = "FBN" + uuid.uuid4().hex[:10].upper()
+    new = NewTicket(
+        number=number,
+        title="Invoice amount is wrong",
+        description="The invoice shows twice the order total.",
+        category=f"cat-{number.lower()}",
+        priority=Priority.NORMAL,
+        channel=Channel.WEB_FORM,
+        department_id=staff.department_id,
+        assignee_id=staff.agent_id,
+        contact=contact,
+        actor="customer",
+    )
+    result = await start_ticket(desk.client, desk.settings, new)
+    async with desk.sessions() as session:
+        created_at = await session.scalar(
+            select(Ticket.created_at).where(Ticket.id == result.ticket_id)
+        )
+    assert created_at is not None
+    t = Tracked(desk, desk.client.get_workflow_handle(f"ticket-{number}"), result, created_at)
+    await t.settle()
+    return t
+
+
+async def test_assignment_mail_reaches_each_assignee_in_their_language(
+    nd: Desk, smtp: SmtpServer
+) -> None:
+    staff = await nd.staff()
+    await prefer(nd, staff.agent_id, locale="zh-CN")
+    await prefer(nd, staff.manager_id, locale="en-US")
+    t = await nd.open(
+        Priority.NORMAL, department_id=staff.department_id, assignee_id=staff.admin_id
+    )
+    await assign(t, staff.agent_id)
+    await assign(t, staff.manager_id)
+    await settled_rows(nd, t.id, "ticket_assigned", "email")
+
+    [zh] = smtp.mailbox.to(await email_of(nd, staff.agent_id))
+    assert zh["Subject"] == f"[工单 {t.number}] 已分派给您：Parcel never arrived"
+    body = zh.get_body().get_content()
+    assert "已分派给您处理" in body
+    assert "优先级：普通" in body
+    assert f"https://help.closedloop.test/api/v1/tickets/{t.number}" in body
+    [en] = smtp.mailbox.to(await email_of(nd, staff.manager_id))
+    assert en["Subject"] == f"[Ticket {t.number}] Assigned to you: Parcel never arrived"
+    assert "Priority: Normal" in en.get_body().get_content()
+    assert en["From"] == "helpdesk@closedloop.test"
+    # The inbox copy is written alongside.
+    assert len(await rows(nd, t.id, "ticket_assigned", "in_app")) == 2
+
+
+async def test_deferred_mail_is_retried_and_arrives_once(nd: Desk, smtp: SmtpServer) -> None:
+    staff = await nd.staff()
+    address = await email_of(nd, staff.agent_id)
+    smtp.mailbox.defer[address] = 1  # the first attempt gets "451 try again later"
+    t = await nd.open(
+        Priority.NORMAL, department_id=staff.department_id, assignee_id=staff.admin_id
+    )
+    await assign(t, staff.agent_id)
+    [row] = await settled_rows(nd, t.id, "ticket_assigned", "email")
+    assert row.attempts == 2
+    assert len(smtp.mailbox.to(address)) == 1
+
+
+async def test_running_the_delivery_activity_again_sends_nothing_more(
+    nd: Desk, smtp: SmtpServer, notify_settings: Settings
+) -> None:
+    staff = await nd.staff()
+    t = await nd.open(
+        Priority.NORMAL, department_id=staff.department_id, assignee_id=staff.admin_id
+    )
+    await assign(t, staff.agent_id)
+    [row] = await settled_rows(nd, t.id, "ticket_assigned", "email")
+    activities = NotifyActivities(nd.sessions, notify_settings)
+    again = await ActivityEnvironment().run(
+        activities.deliver_notification, DeliverNotification(notification_id=row.id)
+    )
+    assert again.status == "skipped"
+    assert len(smtp.mailbox.to(await email_of(nd, staff.agent_id))) == 1
+
+
+async def test_customer_gets_status_mail_with_a_working_status_link(
+    nd: Desk, smtp: SmtpServer
+) -> None:
+    staff = await nd.staff()
+    address = f"customer-{uuid.uuid4().hex[:8]}@example.com"
+    t = await open_for_customer(nd, staff, Contact(name="王芳", email=address))
+    await t.status(TicketStatus.PROCESSING, "looking into the invoice")
+    [row] = await settled_rows(nd, t.id, "status_changed", "email")
+    assert row.recipient == "customer"
+    assert row.user_id is None
+
+    [mail] = smtp.mailbox.to(address)
+    assert mail["Subject"] == f"您的反馈 {t.number} 状态更新：处理中"
+    body = mail.get_body().get_content()
+    assert "looking into the invoice" not in body  # staff notes stay internal
+    links = re.findall(r"https://help\.closedloop\.test/embed/feedback#token=(\S+)", body)
+    assert len(links) == 1
+    token = links[0]
+    async with nd.sessions() as session:
+        ticket = await ticket_for_token(session, token)
+    assert ticket is not None
+    assert ticket.number == t.number
+
+    await t.status(TicketStatus.RESOLVED, "credit note issued")
+    await settled_rows(nd, t.id, "revisit_requested", "email")
+    assert [m["Subject"] for m in smtp.mailbox.to(address)][1] == (
+        f"您的反馈 {t.number} 已解决，请评价"
+    )
+
+
+async def test_customer_with_only_a_phone_gets_an_sms_through_the_gateway(nd: Desk) -> None:
+    staff = await nd.staff()
+    with respx.mock(assert_all_called=True) as gateway:
+        route = gateway.post(SMS_GATEWAY).mock(
+            side_effect=[httpx.Response(503), httpx.Response(202, json={"id": "m1"})]
+        )
+        t = await open_for_customer(nd, staff, Contact(name="Li", phone="138 1234 5678"))
+        await t.status(TicketStatus.PROCESSING, "checking the order")
+        [row] = await settled_rows(nd, t.id, "status_changed", "sms")
+    assert row.attempts == 2
+    first, second = (call.request for call in route.calls)
+    assert second.headers["Authorization"] == f"Bearer {SMS_TOKEN}"
+    assert second.headers["Idempotency-Key"] == first.headers["Idempotency-Key"]
+    sent = httpx.Response(200, content=second.content).json()
+    assert sent["to"] == "13812345678"
+    assert sent["text"].startswith(f"您的反馈 {t.number} 状态更新为「处理中」")
+    assert "https://help.closedloop.test/embed/feedback#token=" in sent["text"]
+
+
+async def test_sms_gateway_rejection_is_permanent(nd: Desk) -> None:
+    staff = await nd.staff()
+    with respx.mock() as gateway:
+        route = gateway.post(SMS_GATEWAY).mock(return_value=httpx.Response(422))
+        t = await open_for_customer(nd, staff, Contact(phone="13900001111"))
+        await t.status(TicketStatus.PROCESSING, "checking the order")
+        [row] = await settled_rows(nd, t.id, "status_changed", "sms", status="failed")
+    assert route.call_count == 1
+    assert row.error == "SMS gateway answered HTTP 422"
+
+
+async def test_group_robots_get_their_own_formats_and_signatures(
+    nd: Desk, receiver: HttpReceiver
+) -> None:
+    staff = await nd.staff()
+    await prefer(
+        nd,
+        staff.agent_id,
+        channels=["in_app", "wecom", "dingtalk", "feishu"],
+        locale="en",
+        wecom_webhook_url=receiver.url("/wecom?key=k1"),
+        dingtalk_webhook_url=receiver.url("/dingtalk?access_token=t1"),
+        dingtalk_secret="SECdingtalk",
+        feishu_webhook_url=receiver.url("/feishu"),
+        feishu_secret="feishu-secret",
+    )
+    receiver.bodies.update(
+        {"/wecom": {"errcode": 0}, "/dingtalk": {"errcode": 0}, "/feishu": {"code": 0}}
+    )
+    t = await nd.open(
+        Priority.NORMAL, department_id=staff.department_id, assignee_id=staff.admin_id
+    )
+    await assign(t, staff.agent_id)
+    for channel in ("wecom", "dingtalk", "feishu"):
+        await settled_rows(nd, t.id, "ticket_assigned", channel)
+    subject = f"[Ticket {t.number}] Assigned to you: Parcel never arrived"
+
+    [wecom] = receiver.at("/wecom")
+    assert wecom.query == {"key": "k1"}
+    assert wecom.json()["msgtype"] == "markdown"
+    assert wecom.json()["markdown"]["content"].startswith(f"**{subject}**\n")
+
+    [ding] = receiver.at("/dingtalk")
+    ts = ding.query["timestamp"]
+    mac = hmac.new(b"SECdingtalk", f"{ts}\nSECdingtalk".encode(), hashlib.sha256).digest()
+    assert ding.query["sign"] == base64.b64encode(mac).decode()
+    assert ding.query["access_token"] == "t1"
+    markdown = ding.json()["markdown"]
+    assert ding.json()["msgtype"] == "markdown"
+    assert markdown["title"] == subject
+
+    [feishu] = receiver.at("/feishu")
+    doc = feishu.json()
+    mac = hmac.new(f"{doc['timestamp']}\nfeishu-secret".encode(), b"", hashlib.sha256).digest()
+    assert doc["sign"] == base64.b64encode(mac).decode()
+    assert doc["msg_type"] == "text"
+    assert doc["content"]["text"].startswith(subject)
+
+
+async def test_robot_error_code_in_a_200_answer_fails_the_notice(
+    nd: Desk, receiver: HttpReceiver
+) -> None:
+    staff = await nd.staff()
+    await prefer(
+        nd, staff.agent_id, channels=["wecom"], wecom_webhook_url=receiver.url("/wecom-bad")
+    )
+    receiver.bodies["/wecom-bad"] = {"errcode": 93000, "errmsg": "invalid webhook url"}
+    t = await nd.open(
+        Priority.NORMAL, department_id=staff.department_id, assignee_id=staff.admin_id
+    )
+    await assign(t, staff.agent_id)
+    [row] = await settled_rows(nd, t.id, "ticket_assigned", "wecom", status="failed")
+    assert row.error == "WeCom robot error 93000: invalid webhook url"
+    assert len(receiver.at("/wecom-bad")) == 1
+
+
+async def timer_started(desk: Desk, notification_id: int) -> bool:
+    handle = desk.client.get_workflow_handle(f"notify-{notification_id}")
+    history = await handle.fetch_history()
+    return any(e.event_type == EventType.EVENT_TYPE_TIMER_STARTED for e in history.events)
+
+
+async def test_quiet_hours_hold_a_routine_notice_until_morning_but_not_an_urgent_one(
+    nd: Desk, smtp: SmtpServer
+) -> None:
+    staff = await nd.staff()
+    local = (await nd.now()).astimezone(ZoneInfo("Asia/Shanghai"))
+    start, end = (local - timedelta(hours=1)).time(), (local + timedelta(hours=2)).time()
+    await prefer(nd, staff.agent_id, quiet_hours_start=start, quiet_hours_end=end)
+    address = await email_of(nd, staff.agent_id)
+
+    routine = await held_by_admin(nd, staff)
+    await assign(routine, staff.agent_id)
+    [held] = await rows(nd, routine.id, "ticket_assigned", "email")
+    await eventually(lambda: timer_started(nd, held.id), "the quiet-hours timer")
+
+    urgent = await held_by_admin(nd, staff, Priority.URGENT)
+    await assign(urgent, staff.agent_id)
+    await settled_rows(nd, urgent.id, "ticket_assigned", "email")
+    assert [m["Subject"] for m in smtp.mailbox.to(address)] == [
+        f"[工单 {urgent.number}] 已分派给您：Parcel never arrived"
+    ]
+    [still] = await rows(nd, routine.id, "ticket_assigned", "email")
+    assert still.status == "pending"
+
+    await nd.env.sleep(timedelta(hours=2))
+    await settled_rows(nd, routine.id, "ticket_assigned", "email")
+    subjects = [m["Subject"] for m in smtp.mailbox.to(address)]
+    assert f"[工单 {routine.number}] 已分派给您：Parcel never arrived" in subjects
