@@ -75,7 +75,11 @@ def create_app(
     app.state.settings = settings
     app.state.sdk_metrics_address = None
     install_error_handlers(app)
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        upload_limits={"/customers/import": settings.max_import_bytes},
+    )
     app.include_router(ops_router)
     for router in (auth_router, org_router, tickets_router, sla_router):
         app.include_router(router, prefix=API_PREFIX)

@@ -27,9 +27,19 @@ HTTP_LATENCY = Histogram(
 class RequestContextMiddleware:
     """Tags each request with an id, times it, counts it and caps its body size."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_body_bytes: int, upload_limits: dict[str, int] | None = None
+    ) -> None:
         self.app = app
-        self.max_body_bytes = max_body_bytes
+        self.default_limit = max_body_bytes
+        # Path suffix → limit, for the few endpoints that take files (bulk import).
+        self.upload_limits = upload_limits or {}
+
+    def _limit_for(self, path: str) -> int:
+        for suffix, limit in self.upload_limits.items():
+            if path.endswith(suffix):
+                return limit
+        return self.default_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -40,10 +50,11 @@ class RequestContextMiddleware:
         token = request_id_var.set(request_id)
         start = time.perf_counter()
         status = 500
+        limit = self._limit_for(scope["path"])
         declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_body_bytes:
+        if declared.isdigit() and int(declared) > limit:
             response = error_response(
-                413, "payload_too_large", f"request body exceeds {self.max_body_bytes} bytes"
+                413, "payload_too_large", f"request body exceeds {limit} bytes"
             )
             await response(scope, receive, send)
             request_id_var.reset(token)
@@ -54,7 +65,7 @@ class RequestContextMiddleware:
             nonlocal received
             message = await receive()
             received += len(message.get("body", b""))
-            if received > self.max_body_bytes:
+            if received > limit:
                 raise _BodyTooLarge
             return message
 

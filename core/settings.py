@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     max_cached_workflows: int = 1000
     max_body_bytes: int = 1_000_000
+    # Customer import files (CSV/XLSX): 100k rows fit comfortably.
+    max_import_bytes: int = 64_000_000
     # Public intake: sites that may embed the form / call the public API (CORS, frame-ancestors).
     public_allowed_origins: list[str] = Field(default_factory=list)
     public_base_url: str = ""  # absolute base of status links; empty: links relative to the API

@@ -39,7 +39,7 @@ class Ticket(Base):
     channel: Mapped[str] = mapped_column(String(24))
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    customer_id: Mapped[int | None] = mapped_column(BigInteger)
+    customer_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     order_no: Mapped[str | None] = mapped_column(String(64))
     contact: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

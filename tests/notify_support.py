@@ -53,6 +53,14 @@ class Mailbox:
         return [m for m in self.messages if m["To"] == address]
 
 
+def text_of(message: EmailMessage) -> str:
+    """The plain-text body of a received mail."""
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None
+    content: str = part.get_content()
+    return content
+
+
 class SmtpServer:
     """An SMTP server on a free loopback port, in its own thread."""
 

@@ -79,7 +79,8 @@ def customer_notices(events: Sequence[EventDraft]) -> list[NotificationRequest]:
             data={"event": event.type, **event.data, "to": event.data.get("to", "closed")},
         )
         for event in events
-        if customer_progress(event.type, event.data)
+        # Nobody needs telling about a change they made themselves (a reply, a survey).
+        if event.actor != "customer" and customer_progress(event.type, event.data)
     ]
 
 

@@ -31,6 +31,8 @@ def _created_at(name: str = "created_at") -> sa.Column[object]:
 
 
 def upgrade() -> None:
+    # A customer's ticket list and merges look tickets up by customer.
+    op.create_index("ix_tickets_customer_id", "tickets", ["customer_id"])
     # Trigram index on customers.name serves partial and Chinese name search.
     op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     op.create_table(
@@ -201,6 +203,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_tickets_customer_id", table_name="tickets")
     op.execute("DROP TRIGGER IF EXISTS customer_events_append_only ON customer_events")
     op.execute("DROP FUNCTION IF EXISTS reject_customer_event_update()")
     op.drop_table("customer_interactions")

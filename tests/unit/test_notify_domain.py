@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 from datetime import UTC, datetime, time
+from typing import Any
 
 import pytest
 
@@ -226,7 +227,12 @@ def test_every_template_renders_number_and_link_in_both_languages(template: str,
 
 def test_templates_speak_the_recipients_language() -> None:
     renderer = Renderer()
-    args = {"ticket": TICKET, "data": DATA, "link": "L", "timezone": "Asia/Shanghai"}
+    args: dict[str, Any] = {
+        "ticket": TICKET,
+        "data": DATA,
+        "link": "L",
+        "timezone": "Asia/Shanghai",
+    }
     zh = renderer.render("sla_breached", "zh", **args)
     en = renderer.render("sla_breached", "en", **args)
     assert "解决时限已超时" in zh.subject

@@ -2,36 +2,56 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import re
+import shutil
+import ssl
+import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 import respx
+from aiosmtpd.controller import Controller
 from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
+from temporalio.worker import Replayer
 
 from activities.notify import NotifyActivities
+from activities.notify.email import EmailSender
+from activities.notify.render import Message
 from api.intake.tokens import ticket_for_token
 from api.tickets.service import start_ticket
+from core.devstack import free_port
 from core.settings import Settings
 from domain.sla import Priority
 from domain.tickets import Channel, TicketStatus
 from models import Notification, NotificationPreference, Ticket, User
-from tests.notify_support import HttpReceiver, SmtpServer, eventually, http_receiver
+from tests.notify_support import (
+    HttpReceiver,
+    Mailbox,
+    SmtpServer,
+    eventually,
+    http_receiver,
+    text_of,
+)
 from tests.workflow.conftest import Desk, Staff, Tracked
 from worker import build_worker
-from workflows.notification import DeliverNotification
+from workflows.notification import DeliverNotification, NotificationDelivery
 from workflows.ticket_types import AssignInput, Contact, NewTicket
 
 TASK_QUEUE = "closedloop-notify"
@@ -172,13 +192,13 @@ async def test_assignment_mail_reaches_each_assignee_in_their_language(
 
     [zh] = smtp.mailbox.to(await email_of(nd, staff.agent_id))
     assert zh["Subject"] == f"[工单 {t.number}] 已分派给您：Parcel never arrived"
-    body = zh.get_body().get_content()
+    body = text_of(zh)
     assert "已分派给您处理" in body
     assert "优先级：普通" in body
     assert f"https://help.closedloop.test/api/v1/tickets/{t.number}" in body
     [en] = smtp.mailbox.to(await email_of(nd, staff.manager_id))
     assert en["Subject"] == f"[Ticket {t.number}] Assigned to you: Parcel never arrived"
-    assert "Priority: Normal" in en.get_body().get_content()
+    assert "Priority: Normal" in text_of(en)
     assert en["From"] == "helpdesk@closedloop.test"
     # The inbox copy is written alongside.
     assert len(await rows(nd, t.id, "ticket_assigned", "in_app")) == 2
@@ -227,7 +247,7 @@ async def test_customer_gets_status_mail_with_a_working_status_link(
 
     [mail] = smtp.mailbox.to(address)
     assert mail["Subject"] == f"您的反馈 {t.number} 状态更新：处理中"
-    body = mail.get_body().get_content()
+    body = text_of(mail)
     assert "looking into the invoice" not in body  # staff notes stay internal
     links = re.findall(r"https://help\.closedloop\.test/embed/feedback#token=(\S+)", body)
     assert len(links) == 1
@@ -372,3 +392,75 @@ async def test_quiet_hours_hold_a_routine_notice_until_morning_but_not_an_urgent
     await settled_rows(nd, routine.id, "ticket_assigned", "email")
     subjects = [m["Subject"] for m in smtp.mailbox.to(address)]
     assert f"[工单 {routine.number}] 已分派给您：Parcel never arrived" in subjects
+
+
+REPLAYS = Path(__file__).resolve().parent.parent / "replay" / "histories" / "notification"
+
+
+HISTORIES = sorted(REPLAYS.glob("*.json"))
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+async def test_recorded_delivery_histories_replay_deterministically(path: Path) -> None:
+    """Quiet-hours wait then delivery; retries then a permanent failure (recorded once)."""
+    text = await asyncio.to_thread(path.read_text)
+    history = WorkflowHistory.from_json(f"notify-replay-{path.stem}", text)
+    replayer = Replayer(workflows=[NotificationDelivery], data_converter=pydantic_data_converter)
+    result = await replayer.replay_workflow(history)
+    assert result.replay_failure is None
+
+
+def test_both_delivery_paths_have_a_recorded_history() -> None:
+    assert {p.stem for p in REPLAYS.glob("*.json")} == {
+        "quiet_hours_then_delivered",
+        "retried_then_permanent_failure",
+    }
+
+
+def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
+    """A throwaway certificate for 127.0.0.1 made with the openssl command."""
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is not installed")
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+        + ["-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+async def test_mail_travels_over_starttls_and_plain_text_is_refused_for_good(
+    tmp_path: Path, settings: Settings
+) -> None:
+    cert, key = await asyncio.to_thread(self_signed_certificate, tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    mailbox, port = Mailbox(), free_port()
+    server = Controller(
+        mailbox, hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True
+    )
+    server.start()
+    try:
+        tls = settings.model_copy(
+            update={
+                "smtp_host": "127.0.0.1",
+                "smtp_port": port,
+                "smtp_tls": "starttls",
+                "smtp_validate_certs": False,  # self-signed
+            }
+        )
+        sender = EmailSender(tls)
+        note = Message(subject="Ticket update", body="Hello\n", short="Ticket update")
+        mail = sender.compose(to="ops@example.com", message=note, key="k-1", lang="en")
+        await sender.send(mail)
+        assert [m["Subject"] for m in mailbox.messages] == ["Ticket update"]
+
+        plain = EmailSender(tls.model_copy(update={"smtp_tls": "none"}))
+        with pytest.raises(ApplicationError) as refused:
+            await plain.send(mail)
+        assert refused.value.non_retryable
+        assert len(mailbox.messages) == 1
+    finally:
+        server.stop()
