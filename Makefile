@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint typecheck unit bench chaos clean
+.PHONY: dev test lint typecheck unit bench bench-light chaos clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,18 @@ typecheck: $(STAMP)
 
 test: lint typecheck
 	$(BIN)/pytest -q -p no:cacheprovider
+
+# Fault drill: SIGKILL each server under load, then verify nothing lost or doubled.
+chaos: $(STAMP)
+	$(BIN)/python -m chaos --seconds $${CHAOS_SECONDS:-240} --out bench/results/chaos.json
+
+# Benchmarks: CI-light sizes by default, BENCH_FULL=1 for the full ones; JSON in bench/results/.
+bench: $(STAMP)
+	$(BIN)/python -m bench
+	$(BIN)/python -m bench.lifecycle
+
+bench-light: $(STAMP)
+	BENCH_FULL=0 $(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) .closedloop .pytest_cache .mypy_cache .ruff_cache

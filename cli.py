@@ -60,6 +60,41 @@ def migrate() -> None:
     typer.echo("database is up to date")
 
 
+keys_app = typer.Typer(help="Encryption keys of personal data at rest.")
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    batch: int = typer.Option(500, min=1, help="Rows re-encrypted per transaction."),
+) -> None:
+    """Re-encrypt contact data under the current (first) key; seal legacy clear values.
+
+    Put the new key first in CLOSEDLOOP_ENCRYPTION_KEYS, keep the old ones after it, run
+    this, then drop the old keys. Blind indexes are refilled on the way.
+    """
+    from core import pii
+    from core.crypto import Keyring
+    from core.db import make_engine, make_sessionmaker
+
+    settings = _settings()
+    ring = Keyring.from_settings(settings)
+    pii.use_keyring(ring)
+
+    async def run() -> pii.RotationReport:
+        engine = make_engine(settings.database_url)
+        try:
+            return await pii.rotate(make_sessionmaker(engine), batch=batch)
+        finally:
+            await engine.dispose()
+
+    report = asyncio.run(run())
+    typer.echo(
+        f"key {ring.current_kid}: re-encrypted {report.contacts} customer contacts "
+        f"and {report.tickets} ticket contacts"
+    )
+
+
 @app.command()
 def worker() -> None:
     """Run the Temporal worker (workflows + activities) until SIGTERM/Ctrl-C."""
@@ -120,12 +155,16 @@ def api() -> None:
 
 
 def _dev_secrets(data: Path, settings: Settings) -> dict[str, str]:
-    """Secret key and first admin for local use, generated once and kept under data/."""
+    """Secret and encryption keys and first admin for local use, generated once under data/."""
+    from core.crypto import new_blind_index_key, new_key_spec
+
     path = data / "dev-secrets.json"
     stored = json.loads(path.read_text()) if path.exists() else {}
     stored.setdefault("secret_key", secrets.token_urlsafe(48))
     stored.setdefault("admin_email", "admin@example.com")
     stored.setdefault("admin_password", secrets.token_urlsafe(12))
+    stored.setdefault("encryption_keys", new_key_spec("dev1"))
+    stored.setdefault("blind_index_key", new_blind_index_key())
     path.write_text(json.dumps(stored, indent=2))
     path.chmod(0o600)
     return {
@@ -133,6 +172,11 @@ def _dev_secrets(data: Path, settings: Settings) -> dict[str, str]:
         "CLOSEDLOOP_ADMIN_EMAIL": settings.admin_email or stored["admin_email"],
         "CLOSEDLOOP_ADMIN_PASSWORD": settings.admin_password.get_secret_value()
         or stored["admin_password"],
+        # Settings generate throwaway keys when unset; only what is in the environment counts.
+        "CLOSEDLOOP_ENCRYPTION_KEYS": os.environ.get("CLOSEDLOOP_ENCRYPTION_KEYS")
+        or stored["encryption_keys"],
+        "CLOSEDLOOP_BLIND_INDEX_KEY": os.environ.get("CLOSEDLOOP_BLIND_INDEX_KEY")
+        or stored["blind_index_key"],
     }
 
 
@@ -179,11 +223,18 @@ def dev() -> None:
                 cli_definitions(),
                 namespace=settings.temporal_namespace,
                 pid_file=run / "temporal.pid",
+                # The UI decrypts payloads through the API (sign-in token: see README).
+                ui_codec_endpoint=f"http://127.0.0.1:{settings.api_port}/api/v1/codec",
             )
             services.append(temporal)
             typer.echo(f"starting Temporal on {temporal.address} …")
             temporal.start()
             env["TEMPORAL_ADDRESS"] = temporal.address
+            ui = settings.temporal_ui_port
+            env.setdefault(
+                "CLOSEDLOOP_TEMPORAL_UI_ORIGINS",
+                json.dumps([f"http://127.0.0.1:{ui}", f"http://localhost:{ui}"]),
+            )
         typer.echo("applying migrations …")
         subprocess.run([sys.executable, "-m", "cli", "migrate"], env=env, check=True)
         logs = data / "logs"

@@ -13,6 +13,7 @@ from activities.dispatch import DispatchActivities
 from activities.followups import FollowUpActivities
 from activities.notify import DeliveryStarter, NotifyActivities
 from activities.tickets import TicketActivities
+from core import pii
 from core.db import make_engine, make_sessionmaker
 from core.settings import Settings
 from workflows.customer_approval import CustomerApprovalWorkflow
@@ -32,6 +33,7 @@ WORKFLOWS = [
 
 def build_worker(client: Client, engine: AsyncEngine, settings: Settings) -> Worker:
     """The worker for our task queue; workflows are cached up to `max_cached_workflows`."""
+    pii.configure(settings)  # the keyring of sealed contact fields
     notifier = DeliveryStarter(client, make_sessionmaker(engine), settings)
     tickets = TicketActivities(make_sessionmaker(engine), notifier)
     notify = NotifyActivities(make_sessionmaker(engine), settings)

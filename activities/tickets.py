@@ -19,6 +19,7 @@ from activities.notify.outbox import (
 )
 from activities.recipients import resolve_recipients
 from activities.sla_binding import bind_policy
+from core import pii
 from domain.calendar import CalendarSpec
 from domain.sla import PolicyVersion
 from models import Notification, Ticket, TicketEvent
@@ -67,7 +68,11 @@ class TicketActivities:
                     assignee_id=t.assignee_id,
                     customer_id=t.customer_id,
                     order_no=t.order_no,
-                    contact=t.contact.model_dump(exclude_none=True) if t.contact else None,
+                    contact=pii.seal_contact(t.contact.model_dump(exclude_none=True))
+                    if t.contact
+                    else None,
+                    contact_phone_bidx=pii.phone_index(t.contact.phone) if t.contact else None,
+                    contact_email_bidx=pii.email_index(t.contact.email) if t.contact else None,
                     created_by=t.created_by,
                     created_at=inp.at,
                     updated_at=inp.at,

@@ -10,7 +10,10 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
+from api.audit.admin_log import router as audit_log_router
+from api.audit.endpoints import router as pii_access_router
 from api.auth.endpoints import router as auth_router
+from api.codec import install_codec
 from api.customers.endpoints import router as customers_router
 from api.errors import install_error_handlers
 from api.followups.endpoints import router as followups_router
@@ -20,8 +23,10 @@ from api.notifications.endpoints import router as notifications_router
 from api.ops.endpoints import router as ops_router
 from api.org.endpoints import router as org_router
 from api.org.service import ensure_first_admin
+from api.security_headers import SecurityHeadersMiddleware, StaffCORSMiddleware
 from api.sla.endpoints import router as sla_router
 from api.tickets.endpoints import router as tickets_router
+from core import pii
 from core.db import make_engine, make_sessionmaker
 from core.settings import Settings, get_settings
 from core.temporal import connect, metrics_runtime
@@ -43,6 +48,7 @@ def create_app(
 ) -> FastAPI:
     """Build the app; tests pass their own engine and Temporal client."""
     settings = settings or get_settings()
+    pii.configure(settings)  # the keyring of sealed contact fields
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -86,5 +92,15 @@ def create_app(
     app.include_router(customers_router, prefix=API_PREFIX)
     app.include_router(followups_router, prefix=API_PREFIX)
     app.include_router(notifications_router, prefix=API_PREFIX)
+    app.include_router(audit_log_router, prefix=API_PREFIX)
+    app.include_router(pii_access_router, prefix=API_PREFIX)
     install_intake(app, settings, API_PREFIX)
+    install_codec(app, settings, API_PREFIX)
+    app.add_middleware(
+        StaffCORSMiddleware,
+        origins=settings.cors_origins,
+        prefix=API_PREFIX,
+        excluded=(f"{API_PREFIX}/public", f"{API_PREFIX}/codec"),
+    )
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.env == "production")
     return app

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
 from core.errors import Forbidden, Unauthorized
+from core.pii import ACCESS_PENDING
 from core.security import API_KEY_PREFIX, InvalidTokenError, decode_access_token, hash_api_key
 from core.settings import Settings
 from models import ApiKey, User
@@ -46,6 +47,8 @@ def get_settings_dep(request: Request) -> Settings:
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     async with request.app.state.sessions() as session:
         yield session
+        if session.info.pop(ACCESS_PENDING, False):  # clear-text reads of personal data
+            await session.commit()
 
 
 def get_temporal(request: Request) -> Client:
@@ -86,7 +89,8 @@ async def current_principal(
         via_key = True
     else:
         try:
-            claims = decode_access_token(token, settings.secret_key.get_secret_value())
+            previous = [key.get_secret_value() for key in settings.previous_secret_keys]
+            claims = decode_access_token(token, settings.secret_key.get_secret_value(), previous)
         except InvalidTokenError as exc:
             raise Unauthorized("invalid or expired token") from exc
         user = await session.get(User, claims.user_id)

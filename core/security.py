@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -48,15 +49,20 @@ def issue_access_token(user_id: int, role: str, secret: str, ttl: timedelta) -> 
     return jwt.encode(payload, secret, algorithm=_JWT_ALGORITHM)
 
 
-def decode_access_token(token: str, secret: str) -> TokenClaims:
-    """Verify signature and expiry; raise InvalidTokenError otherwise."""
-    try:
-        payload = jwt.decode(
-            token, secret, algorithms=[_JWT_ALGORITHM], options={"require": ["exp"]}
-        )
-        return TokenClaims(user_id=int(payload["sub"]), role=str(payload["role"]))
-    except (jwt.PyJWTError, KeyError, ValueError) as exc:
-        raise InvalidTokenError(str(exc)) from exc
+def decode_access_token(token: str, secret: str, previous: Sequence[str] = ()) -> TokenClaims:
+    """Verify signature (current key, then rotated-out keys) and expiry; else InvalidTokenError."""
+    error: Exception = InvalidTokenError("no key")
+    for key in (secret, *previous):
+        try:
+            payload = jwt.decode(
+                token, key, algorithms=[_JWT_ALGORITHM], options={"require": ["exp"]}
+            )
+            return TokenClaims(user_id=int(payload["sub"]), role=str(payload["role"]))
+        except jwt.InvalidSignatureError as exc:
+            error = exc  # maybe signed with an older key: try the next one
+        except (jwt.PyJWTError, KeyError, ValueError) as exc:
+            raise InvalidTokenError(str(exc)) from exc
+    raise InvalidTokenError(str(error)) from error
 
 
 def new_api_key() -> tuple[str, str, str]:

@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core import crypto
+
 
 class Settings(BaseSettings):
     """Everything the API, worker and CLI read from the environment."""
@@ -31,6 +33,14 @@ class Settings(BaseSettings):
     )
     # Signs JWTs and derives API-key hashes; required, never defaulted in production.
     secret_key: SecretStr = SecretStr("")
+    # Keys rotated out: tokens they signed still verify until they expire; new ones use secret_key.
+    previous_secret_keys: list[SecretStr] = Field(default_factory=list)
+    # Personal data at rest and Temporal payloads: "kid:base64(32 bytes)" list, first = current.
+    encryption_keys: SecretStr = SecretStr("")
+    # HMAC key (base64, >= 32 bytes) of the blind indexes used for exact-match search and dedup.
+    blind_index_key: SecretStr = SecretStr("")
+    # Temporal UI origins allowed to call /api/v1/codec (CORS), e.g. ["http://127.0.0.1:8233"].
+    temporal_ui_origins: list[str] = Field(default_factory=list)
     access_token_ttl_minutes: int = Field(60, ge=1, le=24 * 60)
     admin_email: str = ""
     admin_password: SecretStr = SecretStr("")
@@ -51,6 +61,14 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_000_000
     # Customer import files (CSV/XLSX): 100k rows fit comfortably.
     max_import_bytes: int = 64_000_000
+    # Staff API CORS allow-list (exact origins); empty: no cross-origin browser access.
+    cors_origins: list[str] = Field(default_factory=list)
+    # Login guard: N failures per email+IP within the window lock that pair for lockout seconds.
+    login_max_failures: int = Field(5, ge=1)
+    login_failure_window_seconds: float = Field(900.0, gt=0)
+    login_lockout_seconds: float = Field(900.0, gt=0)
+    # Failures from one IP across all emails within the window before it is throttled.
+    login_max_failures_per_ip: int = Field(100, ge=1)
     # Public intake: sites that may embed the form / call the public API (CORS, frame-ancestors).
     public_allowed_origins: list[str] = Field(default_factory=list)
     public_base_url: str = ""  # absolute base of status links; empty: links relative to the API
@@ -84,7 +102,26 @@ class Settings(BaseSettings):
     def _require_secrets_in_production(self) -> Settings:
         if self.env == "production" and len(self.secret_key.get_secret_value()) < 32:
             raise ValueError("CLOSEDLOOP_SECRET_KEY must be set to at least 32 characters")
+        self._check_encryption_keys()
         return self
+
+    def _check_encryption_keys(self) -> None:
+        """Production requires both keys; development/test generate per-process ones if unset."""
+        keys, blind = (
+            self.encryption_keys.get_secret_value(),
+            self.blind_index_key.get_secret_value(),
+        )
+        if self.env != "production":
+            # `closedloop dev` persists its keys and hands the same ones to every process.
+            self.encryption_keys = SecretStr(keys or crypto.new_key_spec("dev"))
+            self.blind_index_key = SecretStr(blind or crypto.new_blind_index_key())
+        elif not keys or not blind:
+            raise ValueError(
+                "CLOSEDLOOP_ENCRYPTION_KEYS and CLOSEDLOOP_BLIND_INDEX_KEY must be set "
+                "in production"
+            )
+        crypto.parse_keys(self.encryption_keys.get_secret_value())
+        crypto.parse_blind_index_key(self.blind_index_key.get_secret_value())
 
 
 @lru_cache

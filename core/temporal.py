@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
+from core.codec import data_converter
 from core.settings import Settings
 
 
@@ -15,10 +15,10 @@ def metrics_runtime(bind_address: str) -> Runtime:
 
 
 async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Client:
-    """Connect with the pydantic converter every workflow and activity relies on."""
+    """Connect with the pydantic converter and the payload encryption codec."""
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(settings),
         runtime=runtime,
     )

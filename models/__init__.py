@@ -1,5 +1,6 @@
 """SQLAlchemy tables; import this package to register every table on Base.metadata."""
 
+from models.audit import AuditEntry, LoginFailure
 from models.base import Base
 from models.customers import (
     Customer,
@@ -13,11 +14,13 @@ from models.intake import Category, ExternalRef, PublicToken, RoundRobinCursor, 
 from models.notifications import Notification
 from models.notify_prefs import NotificationPreference, WebhookSubscription
 from models.org import ApiKey, Department, Role, User
+from models.pii_access import PiiAccess
 from models.sla import BusinessCalendar, SlaPolicy, SlaPolicyVersion
 from models.tickets import IdempotencyKey, Ticket, TicketCounter, TicketEvent
 
 __all__ = [
     "ApiKey",
+    "AuditEntry",
     "Base",
     "BusinessCalendar",
     "Category",
@@ -32,8 +35,10 @@ __all__ = [
     "FollowUpEvent",
     "FollowUpPlan",
     "IdempotencyKey",
+    "LoginFailure",
     "Notification",
     "NotificationPreference",
+    "PiiAccess",
     "PublicToken",
     "Role",
     "RoundRobinCursor",

@@ -103,12 +103,13 @@ class CustomerContact(Base):
     customer_id: Mapped[int] = mapped_column(
         ForeignKey("customers.id", ondelete="CASCADE"), index=True
     )
-    name: Mapped[str | None] = mapped_column(String(120))
+    # name, phone and email hold sealed values (core.pii); search by the blind indexes.
+    name: Mapped[str | None] = mapped_column(Text)
     title: Mapped[str | None] = mapped_column(String(120))
-    phone: Mapped[str | None] = mapped_column(String(40))
-    phone_normalized: Mapped[str | None] = mapped_column(String(20), index=True)
-    email: Mapped[str | None] = mapped_column(String(254))
-    email_normalized: Mapped[str | None] = mapped_column(String(254), index=True)
+    phone: Mapped[str | None] = mapped_column(Text)
+    phone_bidx: Mapped[str | None] = mapped_column(String(128), index=True)
+    email: Mapped[str | None] = mapped_column(Text)
+    email_bidx: Mapped[str | None] = mapped_column(String(128), index=True)
     is_primary: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
 
     __table_args__ = (

@@ -11,11 +11,12 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from core import devstack
+from core.codec import converter_for
+from core.crypto import Keyring
 from core.db import make_engine
 from core.migrate import upgrade
 from core.settings import Settings
@@ -23,6 +24,13 @@ from worker import build_worker
 from workflows.search_attributes import ALL_KEYS
 
 TEST_SECRET = "test-secret-key-with-at-least-32-characters!"
+# Fixed so recorded replay histories and every test client/worker share one keyring.
+TEST_ENCRYPTION_KEYS = "test-1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+TEST_BLIND_INDEX_KEY = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8="
+# Every test client, worker and replayer of our workflows: pydantic + encryption codec.
+TEST_DATA_CONVERTER = converter_for(
+    Keyring.from_strings(TEST_ENCRYPTION_KEYS, TEST_BLIND_INDEX_KEY)
+)
 
 
 @pytest.fixture(scope="session")
@@ -48,7 +56,7 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(devstack.temporal_cli()),
         search_attributes=ALL_KEYS,
-        data_converter=pydantic_data_converter,
+        data_converter=TEST_DATA_CONVERTER,
         dev_server_log_level="error",
         ui=False,
     )
@@ -64,6 +72,8 @@ def settings(database_url: str, temporal_env: WorkflowEnvironment) -> Settings:
         temporal_address=temporal_env.client.service_client.config.target_host,
         temporal_task_queue="closedloop-test",
         secret_key=TEST_SECRET,
+        encryption_keys=TEST_ENCRYPTION_KEYS,
+        blind_index_key=TEST_BLIND_INDEX_KEY,
         admin_email="root@example.com",
         admin_password="root-password-123",
     )

@@ -22,6 +22,7 @@ from activities.notify.robots import send_dingtalk, send_feishu, send_wecom
 from activities.notify.sms import SmsGateway
 from activities.notify.webhook import send_webhook, webhook_body
 from api.intake.tokens import hash_token, status_url
+from core import pii
 from core.settings import Settings
 from domain.notify import NotifyChannel, language
 from models import (
@@ -119,7 +120,7 @@ class NotifyActivities:
         return send
 
     async def _to_customer(self, session: AsyncSession, row: Notification, ticket: Ticket) -> Send:
-        contact = ticket.contact or {}
+        contact = pii.unseal_contact(ticket.contact) or {}
         lang = language(None, self._settings.notify_default_locale)
         link = await self._status_link(session, row, ticket)
         message = self._render(row, ticket, lang, link, self._settings.timezone)

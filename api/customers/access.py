@@ -10,6 +10,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from api.customers.schemas import ContactOut, CustomerOut
 from api.deps import Principal
+from core import pii
 from core.errors import Forbidden, NotFound
 from domain.masking import mask_email, mask_phone
 from models import Customer, CustomerContact, Ticket
@@ -39,11 +40,7 @@ def read_scope(principal: Principal) -> ColumnElement[bool] | None:
 
 def may_see_contacts(principal: Principal, customer: Customer) -> bool:
     """Clear text for admins, the owner and managers of the customer's department."""
-    return (
-        principal.is_admin
-        or customer.owner_id == principal.user_id
-        or (principal.role == "manager" and principal.department_id == customer.department_id)
-    )
+    return contact_reason(principal, customer) is not None
 
 
 async def get_customer(
@@ -76,26 +73,55 @@ async def contacts_of(
     return grouped
 
 
+def contact_reason(principal: Principal, customer: Customer) -> str | None:
+    """Why the caller may see the customer's contacts in clear text; None: masked."""
+    if principal.is_admin:
+        return "admin"
+    if customer.owner_id == principal.user_id:
+        return "owner"
+    if principal.role == "manager" and principal.department_id == customer.department_id:
+        return "department_manager"
+    return None
+
+
 def customer_view(
-    customer: Customer, contacts: Sequence[CustomerContact], principal: Principal
+    customer: Customer,
+    contacts: Sequence[CustomerContact],
+    principal: Principal,
+    session: AsyncSession | None = None,
 ) -> CustomerOut:
-    """The API shape; phones and emails masked for callers not entitled to them."""
-    clear = may_see_contacts(principal, customer)
+    """The API shape; phones and emails masked for callers not entitled to them.
+
+    Clear-text contacts are recorded in the PII access log of `session`'s transaction.
+    """
+    reason = contact_reason(principal, customer)
     data = {
         name: getattr(customer, name) for name in CustomerOut.model_fields if name != "contacts"
     }
     data["tags"] = list(customer.tags or [])
-    data["contacts"] = [
-        ContactOut(
-            id=c.id,
-            name=c.name,
-            title=c.title,
-            phone=c.phone if clear or not c.phone else mask_phone(c.phone),
-            email=c.email if clear or not c.email else mask_email(c.email),
-            primary=c.is_primary,
+    out: list[ContactOut] = []
+    shown: set[str] = set()
+    for c in contacts:
+        name, phone, email = (
+            pii.unseal_opt(c.name),
+            pii.unseal_opt(c.phone),
+            pii.unseal_opt(c.email),
         )
-        for c in contacts
-    ]
+        if reason:
+            shown |= {f for f, v in (("name", name), ("phone", phone), ("email", email)) if v}
+        out.append(
+            ContactOut(
+                id=c.id,
+                name=name,
+                title=c.title,
+                phone=phone if reason or not phone else mask_phone(phone),
+                email=email if reason or not email else mask_email(email),
+                primary=c.is_primary,
+            )
+        )
+    data["contacts"] = out
+    if reason and session is not None:
+        pii.record_access(session, principal.user_id, "customer", customer.id, shown, reason)
     return CustomerOut.model_validate(data)
 
 
@@ -103,4 +129,4 @@ async def views(
     session: AsyncSession, customers: Sequence[Customer], principal: Principal
 ) -> list[CustomerOut]:
     contacts = await contacts_of(session, [c.id for c in customers])
-    return [customer_view(c, contacts[c.id], principal) for c in customers]
+    return [customer_view(c, contacts[c.id], principal, session) for c in customers]

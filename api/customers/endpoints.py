@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, status
 from sqlalchemy import select
 
+from api.audit.admin_log import record_audit
 from api.customers import access, approval, service
 from api.customers.access import views
 from api.customers.import_endpoints import router as import_router
@@ -28,6 +29,7 @@ from api.pagination import CursorQuery, LimitQuery, Page, fetch_page
 from api.tickets.schemas import TicketOut
 from api.tickets.service import scope_filter as ticket_scope
 from api.tickets.service import ticket_view
+from core import pii
 from core.errors import Invalid
 from domain.customers import (
     Approval,
@@ -111,11 +113,10 @@ async def list_customers(
             normalized = normalize_phone(phone)
         except ValueError as exc:
             raise Invalid("query.phone", str(exc)) from exc
+        bidx = pii.normalized_phone_index(normalized)
         query = query.where(
             Customer.id.in_(
-                select(CustomerContact.customer_id).where(
-                    CustomerContact.phone_normalized == normalized
-                )
+                select(CustomerContact.customer_id).where(CustomerContact.phone_bidx == bidx)
             )
         )
     if q:
@@ -179,7 +180,9 @@ async def customer_tickets(
     rows, next_cursor = await fetch_page(
         session, query, Ticket.id, limit, cursor, newest_first=True
     )
-    return Page(items=[ticket_view(t, caller) for t in rows], next_cursor=next_cursor)
+    return Page(
+        items=[ticket_view(t, caller, session=session) for t in rows], next_cursor=next_cursor
+    )
 
 
 @router.post("/{customer_id}/approve", response_model=CustomerOut)
@@ -206,6 +209,8 @@ async def approve_customer(
 async def merge(body: MergeBody, caller: CurrentUser, session: SessionDep) -> MergeOut:
     """Fold duplicates into the target: contacts, tags, interactions, tickets and plans."""
     summary = await merge_customers(session, caller, body.target_id, body.source_ids)
+    data = {"source_ids": body.source_ids}
+    await record_audit(session, caller, "customer.merge", "customer", body.target_id, data)
     await session.commit()
     target = await access.get_customer(session, caller, body.target_id)
     return MergeOut(target=await _one(session, caller, target), merged=summary)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy import select
 
+from api.audit.admin_log import record_audit
 from api.customers import approval
 from api.customers.importer import import_customers
 from api.customers.schemas import ImportReport
@@ -40,6 +41,10 @@ async def import_file(
         timezone=settings.timezone,
         dry_run=dry_run,
     )
+    if not result.dry_run:
+        counts = {"rows": result.rows, "created": result.created, "updated": result.updated}
+        await record_audit(session, caller, "customer.import", "customer", None, counts)
+        await session.commit()
     if result.pending_ids:
         pending = await session.scalars(select(Customer).where(Customer.id.in_(result.pending_ids)))
         await approval.start_approvals(client, settings, list(pending))

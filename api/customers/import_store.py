@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.customers.service import allocate_codes
 from api.deps import Principal
+from core import pii
 from domain.customer_import import CustomerDraft
 from domain.customers import initial_approval
 
@@ -22,15 +23,14 @@ CUSTOMER_COLUMNS = (
     "approval", "created_by", "created_at", "updated_at",
 )  # fmt: skip
 CONTACT_COLUMNS = (
-    "customer_id", "name", "title", "phone", "phone_normalized", "email", "email_normalized",
-    "is_primary",
+    "customer_id", "name", "title", "phone", "phone_bidx", "email", "email_bidx", "is_primary",
 )  # fmt: skip
 EVENT_COLUMNS = ("customer_id", "at", "type", "actor", "data")
 
 _BY_PHONE = text(
-    "SELECT c.phone_normalized, cu.id, cu.code FROM customer_contacts c "
+    "SELECT c.phone_bidx, cu.id, cu.code FROM customer_contacts c "
     "JOIN customers cu ON cu.id = c.customer_id "
-    "WHERE c.phone_normalized = ANY(:phones) AND cu.merged_into_id IS NULL"
+    "WHERE c.phone_bidx = ANY(:phones) AND cu.merged_into_id IS NULL"
 )
 _BY_NAME_REGION = text(
     "SELECT lower(cu.name), lower(cu.region), cu.id, cu.code "
@@ -43,15 +43,21 @@ async def existing_matches(
     session: AsyncSession, drafts: Sequence[CustomerDraft]
 ) -> dict[tuple[str, str], dict[str, Any]]:
     """Live customers sharing a normalized phone or name + region with any draft, by key."""
-    phones = sorted({d.phone_normalized for d in drafts if d.phone_normalized})
+    # Phones are matched by blind index: the database never sees them in clear.
+    by_index = {
+        pii.normalized_phone_index(d.phone_normalized): d.phone_normalized
+        for d in drafts
+        if d.phone_normalized
+    }
+    phones = sorted(by_index)
     pairs = sorted(
         {tuple(k[1].split("\x1f")) for d in drafts for k in d.dedup_keys() if k[0] == "name_region"}
     )
     found: dict[tuple[str, str], dict[str, Any]] = {}
     if phones:
-        for phone, cid, code in await session.execute(_BY_PHONE, {"phones": phones}):
+        for bidx, cid, code in await session.execute(_BY_PHONE, {"phones": phones}):
             found.setdefault(
-                ("phone", phone), {"customer_id": cid, "code": code, "reason": "phone"}
+                ("phone", by_index[bidx]), {"customer_id": cid, "code": code, "reason": "phone"}
             )
     if pairs:
         params = {"names": [p[0] for p in pairs], "regions": [p[1] for p in pairs]}
@@ -102,8 +108,9 @@ async def insert_customers(
     ]  # fmt: skip
     contacts = [
         (
-            cid, d.contact_name, d.contact_title, d.phone, d.phone_normalized, d.email,
-            d.email_normalized, True,
+            cid, pii.seal_opt(d.contact_name), d.contact_title, pii.seal_opt(d.phone),
+            pii.normalized_phone_index(d.phone_normalized) if d.phone_normalized else None,
+            pii.seal_opt(d.email), pii.email_index(d.email_normalized), True,
         )
         for cid, d in zip(ids, drafts, strict=True)
         if d.phone or d.email or d.contact_name

@@ -55,7 +55,8 @@ async def merge_customers(
             .order_by(CustomerContact.customer_id != target_id, CustomerContact.id)
         )
     )
-    keys = [ContactKey(c.id, c.phone_normalized, c.email_normalized) for c in contacts]
+    # Duplicates by blind index: equal normalized phone or email, never compared in clear.
+    keys = [ContactKey(c.id, c.phone_bidx, c.email_bidx) for c in contacts]
     on_target = [k for k, c in zip(keys, contacts, strict=True) if c.customer_id == target_id]
     on_sources = [k for k, c in zip(keys, contacts, strict=True) if c.customer_id != target_id]
     move, drop = plan_contact_merge(on_target, on_sources)

@@ -22,13 +22,12 @@ from api.customers.schemas import (
 )
 from api.deps import Principal
 from api.tickets.service import request_fingerprint
+from core import pii
 from core.errors import Conflict, Forbidden, Invalid, NotFound
 from domain.customers import (
     CustomerStage,
     format_customer_code,
     initial_approval,
-    normalize_email,
-    normalize_phone,
     stage_transition_error,
 )
 from models import (
@@ -97,12 +96,12 @@ def contact_rows(customer_id: int, contacts: Sequence[ContactIn]) -> list[dict[s
     return [
         {
             "customer_id": customer_id,
-            "name": c.name,
+            "name": pii.seal_opt(c.name),
             "title": c.title,
-            "phone": c.phone,
-            "phone_normalized": normalize_phone(c.phone) if c.phone else None,
-            "email": c.email,
-            "email_normalized": normalize_email(c.email) if c.email else None,
+            "phone": pii.seal_opt(c.phone),
+            "phone_bidx": pii.phone_index(c.phone),
+            "email": pii.seal_opt(c.email),
+            "email_bidx": pii.email_index(c.email),
             "is_primary": c.primary,
         }
         for c in contacts

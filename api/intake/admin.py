@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.audit.admin_log import record_audit
 from api.deps import AdminUser, CurrentUser, ManagerOrAdmin, SessionDep
 from api.intake.schemas import (
     CategoryCreate,
@@ -34,12 +35,15 @@ async def _check_department(session: AsyncSession, department_id: int | None) ->
 
 # --- categories -------------------------------------------------------------------------
 @router.post("/categories", status_code=status.HTTP_201_CREATED, response_model=CategoryOut)
-async def create_category(body: CategoryCreate, _: AdminUser, session: SessionDep) -> Category:
+async def create_category(body: CategoryCreate, caller: AdminUser, session: SessionDep) -> Category:
     """Add a feedback category with its default priority and department (admin)."""
     await _check_department(session, body.department_id)
     category = Category(**body.model_dump(mode="json"))
     session.add(category)
     try:
+        await session.flush()
+        data = {"code": body.code}
+        await record_audit(session, caller, "category.create", "category", category.id, data)
         await session.commit()
     except IntegrityError as exc:
         raise Conflict(f"category code {body.code!r} already exists") from exc
@@ -79,7 +83,7 @@ async def get_category(ref: str, _: CurrentUser, session: SessionDep) -> Categor
 
 @router.patch("/categories/{ref}", response_model=CategoryOut)
 async def update_category(
-    ref: str, body: CategoryPatch, _: AdminUser, session: SessionDep
+    ref: str, body: CategoryPatch, caller: AdminUser, session: SessionDep
 ) -> Category:
     """Rename, re-prioritise, move or (de)activate a category (admin); the code stays."""
     category = await _category(session, ref)
@@ -90,6 +94,7 @@ async def update_category(
     await _check_department(session, changes.get("department_id"))
     for field, value in changes.items():
         setattr(category, field, value)
+    await record_audit(session, caller, "category.update", "category", category.id, changes)
     await session.commit()
     return category
 
@@ -124,12 +129,15 @@ def _apply(rule: RoutingRule, body: RuleFields, *, patch: bool) -> None:
 
 
 @router.post("/routing-rules", status_code=status.HTTP_201_CREATED, response_model=RuleOut)
-async def create_rule(body: RuleCreate, _: AdminUser, session: SessionDep) -> RoutingRule:
+async def create_rule(body: RuleCreate, caller: AdminUser, session: SessionDep) -> RoutingRule:
     """Add a rule; the most specific matching rule wins, then the lowest position (admin)."""
     rule = RoutingRule(position=100, keywords=[], active=True)
     _apply(rule, body, patch=False)
     await _validate_rule(session, rule)
     session.add(rule)
+    await session.flush()
+    data = body.model_dump(mode="json")
+    await record_audit(session, caller, "routing_rule.create", "routing_rule", rule.id, data)
     await session.commit()
     await session.refresh(rule)
     return rule
@@ -172,20 +180,23 @@ async def get_rule(rule_id: int, _: ManagerOrAdmin, session: SessionDep) -> Rout
 
 @router.patch("/routing-rules/{rule_id}", response_model=RuleOut)
 async def update_rule(
-    rule_id: int, body: RulePatch, _: AdminUser, session: SessionDep
+    rule_id: int, body: RulePatch, caller: AdminUser, session: SessionDep
 ) -> RoutingRule:
     """Change a rule; a field given as null matches any value again (admin)."""
     rule = await _rule(session, rule_id)
     _apply(rule, body, patch=True)
     await _validate_rule(session, rule)
+    data = body.model_dump(mode="json", exclude_unset=True)
+    await record_audit(session, caller, "routing_rule.update", "routing_rule", rule.id, data)
     await session.commit()
     await session.refresh(rule)
     return rule
 
 
 @router.delete("/routing-rules/{rule_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_rule(rule_id: int, _: AdminUser, session: SessionDep) -> Response:
+async def delete_rule(rule_id: int, caller: AdminUser, session: SessionDep) -> Response:
     """Remove a rule (admin); tickets already dispatched keep their assignment."""
     await session.delete(await _rule(session, rule_id))
+    await record_audit(session, caller, "routing_rule.delete", "routing_rule", rule_id)
     await session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -22,6 +22,7 @@ from temporalio.client import Client
 from api.intake import service
 from api.intake.tokens import ticket_for_token
 from api.tickets import service as tickets
+from core import pii
 from core.errors import AppError, Conflict
 from core.settings import Settings
 from domain.tickets import Channel
@@ -129,12 +130,16 @@ class InboundMail:
         found = NUMBER_IN_SUBJECT.search(mail.subject)
         if found is None:
             return None
-        ticket = await session.scalar(select(Ticket).where(Ticket.number == found[1].upper()))
-        # Numbers are guessable: only the ticket's own contact may reply by number.
-        contact_email = str((ticket.contact or {}).get("email", "")) if ticket else ""
-        if ticket and contact_email.lower() == mail.sender_email.lower():
-            return ticket
-        return None
+        # Numbers are guessable: only the ticket's own contact may reply by number (matched
+        # by the blind index of the address, which is stored sealed).
+        sender = pii.email_index(mail.sender_email)
+        if sender is None:
+            return None
+        return await session.scalar(
+            select(Ticket).where(
+                Ticket.number == found[1].upper(), Ticket.contact_email_bidx == sender
+            )
+        )
 
     async def _new_ticket(self, session: AsyncSession, mail: Mail) -> str:
         code = next(

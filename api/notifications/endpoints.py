@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 from sqlalchemy import select
 
+from api.audit.admin_log import record_audit
 from api.deps import AdminUser, CurrentUser, SessionDep, SettingsDep
 from api.notifications import service
 from api.notifications.schemas import (
@@ -79,6 +80,9 @@ async def create_webhook(
         created_by=caller.user_id,
     )
     session.add(sub)
+    await session.flush()
+    data = {"events": sub.events}  # the URL may carry an access token: not logged
+    await record_audit(session, caller, "webhook.create", "webhook", sub.id, data)
     await session.commit()
     return WebhookCreated(**WebhookOut.model_validate(sub).model_dump(), secret=secret)
 
@@ -95,11 +99,12 @@ async def list_webhooks(
 
 
 @router.delete("/webhooks/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def deactivate_webhook(webhook_id: int, _: AdminUser, session: SessionDep) -> Response:
+async def deactivate_webhook(webhook_id: int, caller: AdminUser, session: SessionDep) -> Response:
     """Stop a subscription: nothing new is queued; pending deliveries are skipped."""
     sub = await session.get(WebhookSubscription, webhook_id)
     if sub is None:
         raise NotFound(f"webhook {webhook_id} not found")
     sub.active = False
+    await record_audit(session, caller, "webhook.deactivate", "webhook", webhook_id)
     await session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -6,6 +6,7 @@ from fastapi import APIRouter, status
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from api.audit.admin_log import record_audit
 from api.deps import AdminUser, CurrentUser, ManagerOrAdmin, SessionDep
 from api.org.schemas import (
     ApiKeyCreate,
@@ -25,7 +26,7 @@ router = APIRouter(tags=["organisation"])
 
 @router.post("/departments", status_code=status.HTTP_201_CREATED, response_model=DepartmentOut)
 async def create_department(
-    body: DepartmentCreate, _: AdminUser, session: SessionDep
+    body: DepartmentCreate, caller: AdminUser, session: SessionDep
 ) -> Department:
     """Create a department (admin)."""
     if body.manager_id is not None and await session.get(User, body.manager_id) is None:
@@ -33,6 +34,9 @@ async def create_department(
     department = Department(code=body.code, name=body.name, manager_id=body.manager_id)
     session.add(department)
     try:
+        await session.flush()
+        data = {"code": body.code, "manager_id": body.manager_id}
+        await record_audit(session, caller, "department.create", "department", department.id, data)
         await session.commit()
     except IntegrityError as exc:
         raise Conflict(f"department code {body.code!r} already exists") from exc
@@ -68,6 +72,9 @@ async def create_user(body: UserCreate, caller: ManagerOrAdmin, session: Session
     )
     session.add(user)
     try:
+        await session.flush()
+        data = {"email": user.email, "role": user.role, "department_id": user.department_id}
+        await record_audit(session, caller, "user.create", "user", user.id, data)
         await session.commit()
     except IntegrityError as exc:
         raise Conflict(f"a user with email {body.email} already exists") from exc
@@ -109,5 +116,8 @@ async def create_api_key(
         name=body.name, prefix=prefix, key_hash=key_hash, user_id=user_id, created_by=caller.user_id
     )
     session.add(row)
+    await session.flush()
+    data = {"name": body.name, "user_id": user_id, "prefix": prefix}
+    await record_audit(session, caller, "api_key.create", "api_key", row.id, data)
     await session.commit()
     return ApiKeyCreated(id=row.id, name=row.name, user_id=user_id, key=key, prefix=prefix)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, field_validator
 
 from models import Role
 
@@ -32,9 +32,24 @@ class UserCreate(BaseModel):
     model_config = _STRICT
     email: EmailStr
     name: str = Field(min_length=1, max_length=120)
-    password: str = Field(min_length=10, max_length=256)
+    password: str = Field(min_length=12, max_length=256)
     role: Role
     department_id: int | None = None
+
+    @field_validator("password")
+    @classmethod
+    def _password_policy(cls, value: str, info: ValidationInfo) -> str:
+        """At least two character classes, and not the email (length is the Field's rule)."""
+        classes = {
+            "lower" if c.islower() else "upper" if c.isupper() else "digit" if c.isdigit() else "x"
+            for c in value
+        }
+        if len(classes) < 2:
+            raise ValueError("mix at least two of: lower case, upper case, digits, symbols")
+        email = str(info.data.get("email", "")).lower()
+        if email and (value.lower() == email or value.lower() == email.split("@")[0]):
+            raise ValueError("the password must not be the email address")
+        return value
 
 
 class UserOut(BaseModel):

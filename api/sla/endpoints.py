@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from activities.sla_binding import calendar_from_row, policy_from_row
+from api.audit.admin_log import record_audit
 from api.deps import AdminUser, ManagerOrAdmin, SessionDep
 from api.pagination import CursorQuery, LimitQuery, Page, fetch_page
 from api.sla.schemas import CalendarBody, CalendarOut, PolicyBody, PolicyOut
@@ -133,6 +134,8 @@ async def create_policy(body: PolicyBody, caller: AdminUser, session: SessionDep
         await session.execute(
             update(SlaPolicy).where(SlaPolicy.id != policy.id).values(is_default=False)
         )
+    data = {"name": body.name, "version": 1, "is_default": body.is_default}
+    await record_audit(session, caller, "sla_policy.create", "sla_policy", policy.id, data)
     await session.commit()
     return _policy_out(policy, version)
 
@@ -158,6 +161,8 @@ async def new_policy_version(
     )
     _validated(policy, version)
     session.add(version)
+    data = {"name": body.name, "version": version.version}
+    await record_audit(session, caller, "sla_policy.new_version", "sla_policy", policy.id, data)
     try:
         await session.commit()
     except IntegrityError as exc:
@@ -197,7 +202,9 @@ def _calendar_out(row: BusinessCalendar) -> CalendarOut:
 
 
 @router.post("/calendars", status_code=status.HTTP_201_CREATED, response_model=CalendarOut)
-async def create_calendar(body: CalendarBody, _: AdminUser, session: SessionDep) -> CalendarOut:
+async def create_calendar(
+    body: CalendarBody, caller: AdminUser, session: SessionDep
+) -> CalendarOut:
     """A business calendar: timezone, working hours (or 24x7), holidays, make-up workdays."""
     dumped = body.model_dump(mode="json")
     row = BusinessCalendar(
@@ -214,6 +221,9 @@ async def create_calendar(body: CalendarBody, _: AdminUser, session: SessionDep)
         raise _invalid(exc) from exc
     session.add(row)
     try:
+        await session.flush()
+        data = {"name": body.name, "timezone": body.timezone}
+        await record_audit(session, caller, "calendar.create", "calendar", row.id, data)
         await session.commit()
     except IntegrityError as exc:
         raise Conflict(f"a calendar named {body.name!r} already exists") from exc

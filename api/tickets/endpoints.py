@@ -77,7 +77,7 @@ async def create_ticket(
                     code="external_id_exists",
                 )
             response.status_code = status.HTTP_200_OK
-            return service.ticket_view(existing, caller)
+            return service.ticket_view(existing, caller, session=session)
     else:
         fingerprint = service.request_fingerprint(body)
         number = await service.reserve_number(
@@ -101,7 +101,7 @@ async def create_ticket(
     result = await service.start_ticket(client, settings, new)
     ticket = await session.get(Ticket, result.ticket_id, populate_existing=True)
     assert ticket is not None
-    return service.ticket_view(ticket, caller)
+    return service.ticket_view(ticket, caller, session=session)
 
 
 @router.get("", response_model=Page[TicketOut])
@@ -140,13 +140,17 @@ async def list_tickets(
     rows, next_cursor = await fetch_page(
         session, query, Ticket.id, limit, cursor, newest_first=True
     )
-    return Page(items=[service.ticket_view(r, caller) for r in rows], next_cursor=next_cursor)
+    return Page(
+        items=[service.ticket_view(r, caller, session=session) for r in rows],
+        next_cursor=next_cursor,
+    )
 
 
 @router.get("/{ref}", response_model=TicketOut)
 async def get_ticket(ref: str, caller: CurrentUser, session: SessionDep) -> TicketOut:
     """One ticket by id or number."""
-    return service.ticket_view(await service.get_ticket(session, caller, ref), caller)
+    ticket = await service.get_ticket(session, caller, ref)
+    return service.ticket_view(ticket, caller, session=session)
 
 
 @router.get("/{ref}/events", response_model=list[EventOut])
@@ -173,7 +177,7 @@ async def _act(
     ticket = await service.get_ticket(session, caller, ref)
     await service.run_update(client, settings, ticket, update, arg, idempotency_key)
     await session.refresh(ticket)
-    return service.ticket_view(ticket, caller)
+    return service.ticket_view(ticket, caller, session=session)
 
 
 @router.post("/{ref}/assign", response_model=TicketOut)

@@ -26,10 +26,11 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import Principal
 from api.tickets.schemas import SlaOut, TicketOut
+from core import pii
 from core.errors import Conflict, Invalid, NotFound, Unavailable
 from core.settings import Settings
 from domain.calendar import CalendarSpec
-from domain.masking import mask_phone
+from domain.masking import mask_email, mask_phone
 from domain.sla import PolicyVersion, SlaEvent
 from domain.sla_view import sla_summary
 from domain.tickets import format_ticket_number
@@ -240,20 +241,44 @@ async def get_ticket(session: AsyncSession, principal: Principal, ref: str) -> T
     return ticket
 
 
+def contact_reason(principal: Principal, ticket: Ticket) -> str | None:
+    """Why the caller may see the ticket's contact in clear text; None: masked."""
+    if principal.is_admin:
+        return "admin"
+    if principal.role == "manager" and principal.department_id == ticket.department_id:
+        return "department_manager"
+    if ticket.assignee_id == principal.user_id:
+        return "assignee"
+    return None
+
+
 def may_see_contact(principal: Principal, ticket: Ticket) -> bool:
     """Clear-text contact for admins, the department's managers and the assignee."""
-    return (
-        principal.is_admin
-        or (principal.role == "manager" and principal.department_id == ticket.department_id)
-        or ticket.assignee_id == principal.user_id
-    )
+    return contact_reason(principal, ticket) is not None
 
 
-def ticket_view(ticket: Ticket, principal: Principal, now: datetime | None = None) -> TicketOut:
-    """The API shape; SLA recomputed by the workflow's own clock from the bound inputs."""
-    contact: dict[str, Any] | None = dict(ticket.contact) if ticket.contact else None
-    if contact and contact.get("phone") and not may_see_contact(principal, ticket):
-        contact["phone"] = mask_phone(contact["phone"])
+def ticket_view(
+    ticket: Ticket,
+    principal: Principal,
+    now: datetime | None = None,
+    *,
+    session: AsyncSession | None,
+) -> TicketOut:
+    """The API shape; SLA recomputed by the workflow's own clock from the bound inputs.
+
+    The contact is unsealed, phone and email masked unless the caller may see them; a
+    clear-text read is recorded in the PII access log of `session`'s transaction.
+    """
+    contact = pii.unseal_contact(ticket.contact)
+    reason = contact_reason(principal, ticket)
+    if contact and not reason:
+        if contact.get("phone"):
+            contact["phone"] = mask_phone(contact["phone"])
+        if contact.get("email"):
+            contact["email"] = mask_email(contact["email"])
+    elif contact and reason and session is not None:
+        shown = [f for f in pii.CONTACT_FIELDS if contact.get(f)]
+        pii.record_access(session, principal.user_id, "ticket", ticket.id, shown, reason)
     sla = None
     if ticket.sla_binding:
         summary = sla_summary(

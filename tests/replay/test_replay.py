@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from tests.conftest import TEST_DATA_CONVERTER
 from workflows.ticket import TicketWorkflow
 
 HISTORIES = sorted((Path(__file__).resolve().parent / "histories").glob("*.json"))
@@ -32,7 +32,8 @@ def test_every_main_path_has_a_recorded_history() -> None:
 async def test_history_replays_deterministically(path: Path) -> None:
     text = await asyncio.to_thread(path.read_text)
     history = WorkflowHistory.from_json(f"ticket-replay-{path.stem}", text)
-    replayer = Replayer(workflows=[TicketWorkflow], data_converter=pydantic_data_converter)
+    # The codec converter: histories recorded before encryption still decode (passthrough).
+    replayer = Replayer(workflows=[TicketWorkflow], data_converter=TEST_DATA_CONVERTER)
     # Raises on any non-determinism (a command added, removed or reordered) or task failure.
     result = await replayer.replay_workflow(history)
     assert result.replay_failure is None

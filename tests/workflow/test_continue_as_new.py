@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from api.tickets.service import start_ticket
 from core import devstack
@@ -19,6 +18,7 @@ from core.settings import Settings
 from domain.sla import Priority
 from domain.tickets import Channel
 from models import Ticket, TicketEvent
+from tests.conftest import TEST_DATA_CONVERTER
 from worker import build_worker
 from workflows.search_attributes import cli_definitions
 from workflows.ticket_types import CommentInput, NewTicket, StatusInput, TicketResult
@@ -38,7 +38,7 @@ async def small_history_client(tmp_path_factory: pytest.TempPathFactory) -> Asyn
     )
     await asyncio.to_thread(server.start)
     try:
-        yield await Client.connect(server.address, data_converter=pydantic_data_converter)
+        yield await Client.connect(server.address, data_converter=TEST_DATA_CONVERTER)
     finally:
         await asyncio.to_thread(server.stop)
 

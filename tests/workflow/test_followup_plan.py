@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from temporalio.api.enums.v1 import EventType, IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
@@ -33,6 +32,7 @@ from models import (
     Notification,
     User,
 )
+from tests.conftest import TEST_DATA_CONVERTER
 from worker import build_worker
 from workflows import search_attributes as sa
 from workflows.followup_types import NewPlan, PlanAction, PlanResult, UpgradeAvailable
@@ -234,7 +234,7 @@ class Desk:
 async def plan_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(devstack.temporal_test_server()),
-        data_converter=pydantic_data_converter,
+        data_converter=TEST_DATA_CONVERTER,
     )
     # The test server knows no custom attributes until told; every upsert would fail.
     await env.client.operator_service.add_search_attributes(

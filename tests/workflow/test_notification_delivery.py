@@ -26,7 +26,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Replayer
@@ -41,6 +40,7 @@ from core.settings import Settings
 from domain.sla import Priority
 from domain.tickets import Channel, TicketStatus
 from models import Notification, NotificationPreference, Ticket, User
+from tests.conftest import TEST_DATA_CONVERTER
 from tests.notify_support import (
     HttpReceiver,
     Mailbox,
@@ -405,7 +405,7 @@ async def test_recorded_delivery_histories_replay_deterministically(path: Path) 
     """Quiet-hours wait then delivery; retries then a permanent failure (recorded once)."""
     text = await asyncio.to_thread(path.read_text)
     history = WorkflowHistory.from_json(f"notify-replay-{path.stem}", text)
-    replayer = Replayer(workflows=[NotificationDelivery], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=[NotificationDelivery], data_converter=TEST_DATA_CONVERTER)
     result = await replayer.replay_workflow(history)
     assert result.replay_failure is None
 

@@ -1,0 +1,1 @@
+"""Audit: the admin action log and the personal-data access log."""

@@ -1,0 +1,85 @@
+"""`python -m bench` (`make bench`): every benchmark on one stack, one JSON file each.
+
+CI-light sizes by default; BENCH_FULL=1 for the full ones. `python -m bench intake reads` runs
+a subset. Prints each result and a summary table at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from bench import idle, intake, reads, timers, updates
+from bench.common import Stack, bench_stack, write_result
+
+Bench = Callable[[Stack], Awaitable[dict[str, Any]]]
+BENCHES: dict[str, Bench] = {
+    "intake": intake.bench,
+    "updates": updates.bench,
+    "reads": reads.bench,
+    "idle": idle.bench,
+    "timers": timers.bench,
+}
+
+
+def summary(name: str, r: dict[str, Any]) -> str:
+    """One line per bench for the closing table."""
+    if name == "intake":
+        a, b = r["api_create"], r["bare_start_workflow"]
+        return (
+            f"{a['per_second']}/s via API (p50 {a['p50_ms']} ms, p99 {a['p99_ms']} ms) vs "
+            f"{b['per_second']}/s bare start; ratio {r['api_vs_bare_rate']}"
+        )
+    if name == "updates":
+        a, b = r["api_comment"], r["bare_update"]
+        return (
+            f"comment p50 {a['p50_ms']} / p99 {a['p99_ms']} ms vs bare update "
+            f"p50 {b['p50_ms']} / p99 {b['p99_ms']} ms"
+        )
+    if name == "timers":
+        return (
+            f"{r['fired']}/{r['expected']} breaches fired; late p50 {r['lateness_p50_ms']} / "
+            f"p99 {r['lateness_p99_ms']} / max {r['lateness_max_ms']} ms"
+        )
+    if name == "idle":
+        last = r["steps"][-1]
+        return (
+            f"{last['open_tickets']} idle: RSS {r['baseline']['rss_mb']}→{last['rss_mb']} MiB, "
+            f"Temporal DB {r['baseline']['temporal_db_mb']}→{last['temporal_db_mb']} MiB"
+        )
+    return f"{r['rows']} rows: worst list p99 {r['worst_api_p99_ms']} ms"
+
+
+async def run(names: list[str]) -> dict[str, dict[str, Any]]:
+    results = {}
+    async with bench_stack() as stack:
+        for name in names:
+            began = time.monotonic()
+            results[name] = await BENCHES[name](stack)
+            results[name]["bench_seconds"] = round(time.monotonic() - began, 1)
+            print(f"== {name}\n{write_result(name, results[name])}", flush=True)  # noqa: T201
+    return results
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main() -> None:
+    names = sys.argv[1:] or list(BENCHES)
+    unknown = [n for n in names if n not in BENCHES]
+    if unknown:
+        sys.exit(f"unknown bench {', '.join(unknown)}; choose from {', '.join(BENCHES)}")
+    signal.signal(signal.SIGTERM, _interrupt)  # a killed run still stops its servers
+    results = asyncio.run(run(names))
+    print("\nbench        result")  # noqa: T201
+    for name, r in results.items():
+        print(f"{name:<12} {summary(name, r)}")  # noqa: T201
+
+
+if __name__ == "__main__":
+    main()

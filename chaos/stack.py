@@ -1,0 +1,152 @@
+"""The whole stack as separate processes in a temp dir, each one killable and restartable."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+
+from core import crypto, devstack
+from workflows.search_attributes import cli_definitions
+
+REPO = Path(__file__).resolve().parents[1]
+ADMIN_EMAIL = "chaos-admin@example.com"
+ADMIN_PASSWORD = "chaos-admin-password-123"
+TASK_QUEUE = "closedloop-chaos"
+
+
+class AppProcess:
+    """`python -m cli <name>` in its own session, output appended to a log file."""
+
+    def __init__(self, name: str, env: dict[str, str], log_file: Path) -> None:
+        self.name, self.env, self.log_file = name, env, log_file
+        self.popen: subprocess.Popen[bytes] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+    def start(self) -> None:
+        with self.log_file.open("ab") as log:
+            self.popen = subprocess.Popen(
+                [sys.executable, "-m", "cli", self.name], cwd=REPO, env=self.env,
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+
+    def kill(self) -> None:
+        """SIGKILL the process and its children."""
+        if self.popen is None:
+            return
+        with contextlib.suppress(psutil.NoSuchProcess):
+            root = psutil.Process(self.popen.pid)
+            procs = [root, *root.children(recursive=True)]
+            for proc in procs:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    proc.kill()
+            psutil.wait_procs(procs, timeout=10)
+        self.popen.wait()
+        self.popen = None
+
+
+class Stack:
+    """Postgres, Temporal dev server, worker and API on free loopback ports under `root`."""
+
+    def __init__(self, root: Path, smtp_port: int) -> None:
+        self.root = root
+        self.logs = root / "logs"
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.postgres = devstack.PostgresProcess(
+            root / "postgres", devstack.free_port(), log_file=self.logs / "postgres.log"
+        )
+        self.temporal = devstack.TemporalProcess(
+            root / "temporal.db",
+            devstack.free_port(),
+            None,
+            cli_definitions(),
+            log_file=self.logs / "temporal.log",
+        )
+        self.api_port = devstack.free_port()
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("CLOSEDLOOP_", "PG"))},
+            "DATABASE_URL": self.postgres.url,
+            "TEMPORAL_ADDRESS": self.temporal.address,
+            "TEMPORAL_TASK_QUEUE": TASK_QUEUE,
+            "CLOSEDLOOP_ENV": "development",
+            "CLOSEDLOOP_SECRET_KEY": secrets.token_urlsafe(48),
+            "CLOSEDLOOP_API_PORT": str(self.api_port),
+            "CLOSEDLOOP_ADMIN_EMAIL": ADMIN_EMAIL,
+            "CLOSEDLOOP_ADMIN_PASSWORD": ADMIN_PASSWORD,
+            "CLOSEDLOOP_SMTP_HOST": "127.0.0.1",
+            "CLOSEDLOOP_SMTP_PORT": str(smtp_port),
+            "CLOSEDLOOP_SMTP_TLS": "none",
+            "CLOSEDLOOP_SMTP_FROM": "helpdesk@example.com",
+            "CLOSEDLOOP_SMTP_TIMEOUT_SECONDS": "5",
+            "CLOSEDLOOP_NOTIFY_HTTP_TIMEOUT_SECONDS": "5",
+            "CLOSEDLOOP_UPDATE_TIMEOUT_SECONDS": "15",
+            "CLOSEDLOOP_LOG_JSON": "true",
+            "CLOSEDLOOP_LOG_LEVEL": "WARNING",
+        }
+        if hasattr(crypto, "new_key_spec"):  # payload and PII encryption: one key for all
+            self.env["CLOSEDLOOP_ENCRYPTION_KEYS"] = crypto.new_key_spec("chaos")
+            self.env["CLOSEDLOOP_BLIND_INDEX_KEY"] = crypto.new_blind_index_key()
+        self.worker = AppProcess("worker", self.env, self.logs / "worker.log")
+        self.api = AppProcess("api", self.env, self.logs / "api.log")
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    def start(self) -> None:
+        """Start everything, apply migrations, wait until the API is ready."""
+        self.postgres.start()
+        self.temporal.start()
+        subprocess.run(
+            [sys.executable, "-m", "cli", "migrate"], cwd=REPO, env=self.env, check=True,
+            capture_output=True,
+        )  # fmt: skip
+        self.worker.start()
+        self.api.start()
+        self.wait_ready()
+
+    def wait_ready(self, timeout: float = 120) -> None:
+        """Bounded wait until /readyz answers 200 (Postgres and Temporal reachable)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.base_url}/readyz", timeout=3).status_code == 200:
+                    return
+            time.sleep(0.3)
+        raise RuntimeError(f"the API did not become ready in {timeout:.0f}s (logs: {self.logs})")
+
+    def kill(self, name: str) -> None:
+        """SIGKILL one component: worker, api, temporal or postgres."""
+        getattr(self, name).kill()
+
+    def restart(self, name: str) -> None:
+        """Start a killed component again (same data dir, same DB file, same port)."""
+        getattr(self, name).start()
+
+    def supervise(self) -> list[str]:
+        """Restart worker/API processes that exited on their own (a supervisor would)."""
+        restarted = []
+        for proc in (self.worker, self.api):
+            if proc.popen is not None and not proc.running:
+                proc.popen = None
+                proc.start()
+                restarted.append(proc.name)
+        return restarted
+
+    def stop(self) -> None:
+        """Tear down with SIGKILL: the drill's data dir is thrown away afterwards."""
+        for proc in (self.api, self.worker):
+            proc.kill()
+        self.temporal.kill()
+        self.postgres.kill()
