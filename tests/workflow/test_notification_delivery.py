@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 from temporalio.exceptions import ApplicationError
-from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
+from temporalio.testing import ActivityEnvironment
 from temporalio.worker import Replayer
 
 from activities.notify import NotifyActivities
@@ -49,7 +49,7 @@ from tests.notify_support import (
     http_receiver,
     text_of,
 )
-from tests.workflow.conftest import Desk, Staff, Tracked
+from tests.workflow.conftest import Desk, Staff, Tracked, start_time_skipping_env
 from worker import build_worker
 from workflows.notification import DeliverNotification, NotificationDelivery
 from workflows.ticket_types import AssignInput, Contact, NewTicket
@@ -59,9 +59,7 @@ SMS_GATEWAY = "https://sms.gateway.test/v1/messages"
 SMS_TOKEN = "sms-token-for-tests"
 
 
-# Session-scoped like `desk`: if this worker stopped early, the timers of its open workflows
-# would fire with nobody to run them, and the time-skipping server's clock would stall.
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def smtp() -> Iterator[SmtpServer]:
     server = SmtpServer()
     server.start()
@@ -69,7 +67,7 @@ def smtp() -> Iterator[SmtpServer]:
     server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def notify_settings(settings: Settings, smtp: SmtpServer) -> Settings:
     return settings.model_copy(
         update={
@@ -85,13 +83,19 @@ def notify_settings(settings: Settings, smtp: SmtpServer) -> Settings:
     )
 
 
-@pytest.fixture(scope="session")
-async def nd(
-    ts_env: WorkflowEnvironment, engine: AsyncEngine, notify_settings: Settings
-) -> AsyncIterator[Desk]:
-    """A worker with email and SMS configured, on its own queue of the time-skipping server."""
-    async with build_worker(ts_env.client, engine, notify_settings):
-        yield Desk(ts_env, engine, notify_settings)
+@pytest.fixture(scope="module")
+async def nd(engine: AsyncEngine, notify_settings: Settings) -> AsyncIterator[Desk]:
+    """A worker with email and SMS configured, on a time-skipping server of its own.
+
+    Deliveries left retrying against receivers that are gone keep activities in flight, which
+    stops a shared server's clock from skipping: other modules must not inherit them.
+    """
+    env = await start_time_skipping_env()
+    try:
+        async with build_worker(env.client, engine, notify_settings):
+            yield Desk(env, engine, notify_settings)
+    finally:
+        await env.shutdown()
 
 
 @pytest.fixture
