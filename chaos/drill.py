@@ -85,8 +85,10 @@ async def _inject(
     return extra
 
 
-async def _settle(client: Client, ledger: Ledger, stack: Stack, limit: float) -> dict[int, Any]:
-    """Bounded wait: every SLA ticket's due moments passed and no notification still pending."""
+async def _settle(
+    client: Client, ledger: Ledger, stack: Stack, temporal: TemporalClient, limit: float
+) -> dict[int, Any]:
+    """Bounded wait: SLA due moments passed, no notification pending, deliveries finished."""
     deadline = time.monotonic() + limit
     views: dict[int, Any] = {}
     while True:
@@ -106,11 +108,15 @@ async def _settle(client: Client, ledger: Ledger, stack: Stack, limit: float) ->
                 await db.execute("SELECT count(*) FROM notifications WHERE status = 'pending'")
             ).fetchone()
         pending = row[0] if row else 0
+        running = await temporal.count_workflows(
+            'ExecutionStatus="Running" AND WorkflowType!="Ticket"'
+        )
+        pending += running.count
         now = datetime.now(UTC)
         if (now - latest).total_seconds() > 3 and pending == 0:
             return views
         if time.monotonic() > deadline:
-            late = f"{pending} notifications pending, last due {latest.isoformat()}"
+            late = f"{pending} notifications/deliveries pending, last due {latest.isoformat()}"
             print(f"  settle timeout: {late}")  # noqa: T201
             return views
         await asyncio.sleep(1)
@@ -141,8 +147,8 @@ async def run_drill(config: DrillConfig, out: Path | None) -> dict[str, Any]:
         extra = await injector
         extra += await asyncio.to_thread(stack.supervise)
         await asyncio.to_thread(stack.wait_ready)
-        views = await _settle(client, ledger, stack, config.settle_timeout)
         temporal = await TemporalClient.connect(stack.temporal.address)
+        views = await _settle(client, ledger, stack, temporal, config.settle_timeout)
         tally = await verify(
             ledger, stack.postgres.url, temporal, stack.base_url, smtp, hooks, views
         )
@@ -193,6 +199,7 @@ def _summary(
         "checks": tally.checks,
         "lost": tally.lost,
         "duplicated": tally.duplicated,
+        "redelivered_same_key": tally.redelivered,
         "notes": tally.notes,
     }
 
@@ -218,6 +225,8 @@ def render(summary: dict[str, Any]) -> str:
         lines.append(f"  {name:<40} {row['checked']:>8} {row['lost']:>6} {row['duplicated']:>11}")
     lines += [
         f"  {'TOTAL':<40} {'':>8} {summary['lost']:>6} {summary['duplicated']:>11}",
+        f"  redelivered under the same key (receiver dedupes): "
+        f"{sum(summary['redelivered_same_key'].values())} {list(summary['redelivered_same_key'])}",
         *(f"  ! {note}" for note in summary["notes"]),
     ]
     return "\n".join(lines)

@@ -200,12 +200,12 @@ class Load:
             ),
             (
                 "status",
-                {"status": "processing"},
+                {"status": "processing", "note": "on it"},
                 Expected(ticket, "status_changed", "to", "processing"),
             ),
             (
                 "status",
-                {"status": "resolved"},
+                {"status": "resolved", "note": "fixed"},
                 Expected(ticket, "status_changed", "to", "resolved"),
             ),
             ("survey", {"rating": "satisfied"}, Expected(ticket, "survey_recorded", "", "")),

@@ -13,7 +13,7 @@ async def test_killing_worker_api_and_postgres_under_load_loses_and_doubles_noth
         singles=("worker", "api", "postgres"),
         pairs=0,
         sla={"first_response": "PT2S", "resolution": "PT6S"},
-        settle_timeout=40,
+        settle_timeout=60,
         op_timeout=30,
     )
 
