@@ -58,10 +58,13 @@ class Stack:
     admin_headers: dict[str, str]
     temporal_db: Path
     full: bool
+    transport: httpx.AsyncBaseTransport | None = None  # tests serve the app over ASGI
 
     def http(self, **kwargs: Any) -> httpx.AsyncClient:
         """A fresh HTTP client on the API (one per simulated user)."""
-        return httpx.AsyncClient(base_url=self.base_url, timeout=60, **kwargs)
+        return httpx.AsyncClient(
+            base_url=self.base_url, timeout=60, transport=self.transport, **kwargs
+        )
 
 
 def is_full() -> bool:
@@ -109,7 +112,12 @@ async def _running(settings: Settings, temporal_db: Path) -> AsyncIterator[Stack
     app = create_app(settings, engine=engine, temporal=client)
     port = devstack.free_port()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on",
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
         timeout_keep_alive=120,
     )
     server = uvicorn.Server(config)
@@ -169,7 +177,8 @@ async def timed_concurrently(
 def rss_mb() -> float:
     """This process's resident memory after a full collection, in MiB."""
     gc.collect()
-    return round(psutil.Process().memory_info().rss / 2**20, 1)
+    rss: int = psutil.Process().memory_info().rss
+    return round(rss / 2**20, 1)
 
 
 def file_mb(path: Path) -> float:

@@ -28,7 +28,11 @@ async def bench(stack: Stack) -> dict[str, Any]:
         opened = target
         await asyncio.sleep(2)
         series.append(
-            {"open_tickets": opened, "rss_mb": rss_mb(), "temporal_db_mb": file_mb(stack.temporal_db)}
+            {
+                "open_tickets": opened,
+                "rss_mb": rss_mb(),
+                "temporal_db_mb": file_mb(stack.temporal_db),
+            }
         )
     last = series[-1]
     return {

@@ -48,9 +48,11 @@ _INSERT = text(
         channel, department_id, created_at, updated_at, sla_binding, sla_events, sla_breached,
         policy_id, policy_version, last_seq)
     SELECT 'FBREAD' || lpad(g::text, 8, '0'), 'ticket-FBREAD' || lpad(g::text, 8, '0'),
-        'Bench ticket ' || g, 'read benchmark row', (CAST(:categories AS text[]))[1 + (g::bigint * 40503) % 7],
+        'Bench ticket ' || g, 'read benchmark row',
+        (CAST(:categories AS text[]))[1 + (g::bigint * 40503) % 7],
         (ARRAY['urgent', 'normal', 'low'])[1 + (g / 50) % 3],
-        (ARRAY['pending', 'processing', 'awaiting_customer', 'resolved', 'closed'])[1 + (g / 10) % 5],
+        (ARRAY['pending', 'processing', 'awaiting_customer', 'resolved', 'closed'])
+            [1 + (g / 10) % 5],
         'staff', (CAST(:departments AS int[]))[1 + (g::bigint * 2654435761) % :n_departments],
         now() - make_interval(secs => g), now() - make_interval(secs => g),
         CAST(:binding AS jsonb), CAST(:events AS jsonb), (g::bigint * 97) % 50 = 0, 1, 1, 1
@@ -131,7 +133,8 @@ async def sql_pages(
 
 async def plan_root(session: AsyncSession, principal: Principal | None, f: dict[str, Any]) -> str:
     compiled = query(principal, f, None).compile(
-        dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
+        dialect=postgresql.dialect(),  # type: ignore[no-untyped-call]
+        compile_kwargs={"literal_binds": True},
     )
     lines = (await session.execute(text(f"EXPLAIN {compiled}"))).scalars().all()
     scans = [ln.strip().split("  (")[0] for ln in lines if "Scan" in ln]
