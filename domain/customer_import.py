@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import TypeVar
 
 from domain.customers import (
+    PROFILE_FIELDS,
     CustomerSegment,
     CustomerStage,
     CustomerTier,
@@ -23,19 +24,7 @@ from domain.customers import (
 # Template order; `code` is optional and, when given, updates that existing customer.
 COLUMNS: tuple[str, ...] = (
     "code",
-    "name",
-    "type",
-    "industry",
-    "region",
-    "address",
-    "founded_on",
-    "source",
-    "requirement",
-    "tier",
-    "segment",
-    "stage",
-    "tags",
-    "birthday",
+    *PROFILE_FIELDS,
     "contact_name",
     "contact_title",
     "phone",

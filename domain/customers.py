@@ -194,3 +194,21 @@ def name_region_key(name: str, region: str | None) -> tuple[str, str] | None:
     if not region or not region.strip():
         return None
     return (" ".join(name.split()).lower(), region.strip().lower())
+
+
+# The profile fields of a customer, in template order (contacts are separate rows).
+PROFILE_FIELDS: tuple[str, ...] = (
+    "name",
+    "type",
+    "industry",
+    "region",
+    "address",
+    "founded_on",
+    "source",
+    "requirement",
+    "tier",
+    "segment",
+    "stage",
+    "tags",
+    "birthday",
+)

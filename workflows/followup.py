@@ -10,7 +10,7 @@ from functools import partial
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.cadence import LIVE_STATUSES, PUSH_CHANNELS, CareKind, CareTask, PlanStatus
     from domain.customers import CustomerSegment, CustomerTier
     from workflows import search_attributes as sa
+    from workflows.editing import EditGate, upsert_changed
     from workflows.followup_types import (
         CadenceChanged,
         CreatePlanRecord,
@@ -416,8 +417,8 @@ class FollowUpPlanWorkflow:
         return effects
 
     # --- persistence ------------------------------------------------------------------
-    def _editing(self) -> _Editing:
-        return _Editing(self)
+    def _editing(self) -> EditGate:
+        return EditGate(lambda: self._state is not None, self._lock)
 
     async def _commit(self, effects: list[Effect]) -> None:
         """Persist effects as consecutive timeline events in one activity, then index."""
@@ -458,29 +459,8 @@ class FollowUpPlanWorkflow:
             sa.PLAN_STATUS.name: s.status.value,
             sa.NEXT_DUE.name: s.next_due_at,
         }
-        keys = {key.name: key for key in sa.ALL_KEYS}
-        updates: list[SearchAttributeUpdate[Any]] = []
-        for name, value in wanted.items():
-            if self._search.get(name) != value:
-                updates.append(keys[name].value_set(value))
-                self._search[name] = value
-        if updates:
-            workflow.upsert_search_attributes(updates)
+        upsert_changed(self._search, wanted)
 
     def _result(self) -> PlanResult:
         s = self.state
         return PlanResult(plan_id=s.plan_id, status=s.status, next_due_at=s.next_due_at, seq=s.seq)
-
-
-class _Editing:
-    """Waits until the plan exists, then serialises edits so events keep their order."""
-
-    def __init__(self, wf: FollowUpPlanWorkflow) -> None:
-        self._wf = wf
-
-    async def __aenter__(self) -> None:
-        await workflow.wait_condition(lambda: self._wf._state is not None)
-        await self._wf._lock.acquire()
-
-    async def __aexit__(self, *exc: object) -> None:
-        self._wf._lock.release()

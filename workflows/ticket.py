@@ -9,7 +9,7 @@ from functools import partial
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.sla_view import sla_summary
     from domain.tickets import SurveyRating, TicketStatus, note_error, transition_error
     from workflows import search_attributes as sa
+    from workflows.editing import EditGate, upsert_changed
     from workflows.ticket_effects import Effect, effects_for_actions
     from workflows.ticket_types import (
         AssignInput,
@@ -426,8 +427,8 @@ class TicketWorkflow:
         return Effect("closed", actor, {"from": previous.value, "reason": reason, "note": note})
 
     # --- persistence ------------------------------------------------------------------
-    def _editing(self) -> _Editing:
-        return _Editing(self)
+    def _editing(self) -> EditGate:
+        return EditGate(lambda: self._state is not None, self._lock)
 
     async def _commit(self, effects: list[Effect]) -> None:
         """Persist effects as consecutive timeline events in one activity, then index."""
@@ -494,30 +495,8 @@ class TicketWorkflow:
             ).breached,
             sa.ESCALATION_LEVEL.name: s.escalation_level,
         }
-        keys = {key.name: key for key in sa.ALL_KEYS}
-        updates: list[SearchAttributeUpdate[Any]] = []
-        for name, value in wanted.items():
-            if self._search.get(name) != value:
-                key = keys[name]
-                updates.append(key.value_unset() if value is None else key.value_set(value))
-                self._search[name] = value
-        if updates:
-            workflow.upsert_search_attributes(updates)
+        upsert_changed(self._search, wanted)
 
     def _result(self) -> TicketResult:
         s = self.state
         return TicketResult(ticket_id=s.ticket_id, number=s.number, status=s.status, seq=s.seq)
-
-
-class _Editing:
-    """Waits until the ticket exists, then serialises edits so events keep their order."""
-
-    def __init__(self, wf: TicketWorkflow) -> None:
-        self._wf = wf
-
-    async def __aenter__(self) -> None:
-        await workflow.wait_condition(lambda: self._wf._state is not None)
-        await self._wf._lock.acquire()
-
-    async def __aexit__(self, *exc: object) -> None:
-        self._wf._lock.release()

@@ -13,24 +13,16 @@ from sqlalchemy.sql.elements import ColumnElement
 from api.customers.service import add_event
 from api.deps import Principal
 from domain.customer_import import CustomerDraft
-from domain.customers import CustomerStage, stage_transition_error, union_tags
+from domain.customers import (
+    PROFILE_FIELDS,
+    CustomerStage,
+    stage_transition_error,
+    union_tags,
+)
 from models import Customer
 
 # Profile columns an import row may change; empty cells leave the stored value alone.
-UPDATABLE = (
-    "name",
-    "type",
-    "industry",
-    "region",
-    "address",
-    "founded_on",
-    "source",
-    "requirement",
-    "tier",
-    "segment",
-    "stage",
-    "birthday",
-)
+UPDATABLE = tuple(name for name in PROFILE_FIELDS if name != "tags")  # tags are merged
 
 
 def _plain(value: Any) -> Any:

@@ -25,6 +25,7 @@ from api.tickets.service import request_fingerprint
 from core import pii
 from core.errors import Conflict, Forbidden, Invalid, NotFound
 from domain.customers import (
+    PROFILE_FIELDS,
     CustomerStage,
     format_customer_code,
     initial_approval,
@@ -41,22 +42,6 @@ from models import (
 )
 
 log = logging.getLogger("closedloop.customers")
-
-PROFILE_FIELDS = (
-    "name",
-    "type",
-    "industry",
-    "region",
-    "address",
-    "founded_on",
-    "source",
-    "requirement",
-    "tier",
-    "segment",
-    "stage",
-    "tags",
-    "birthday",
-)
 
 
 async def allocate_codes(session: AsyncSession, tz: str, count: int = 1) -> list[str]:
