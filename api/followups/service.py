@@ -11,11 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 from temporalio.client import (
     Client,
-    WithStartWorkflowOperation,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -23,6 +21,7 @@ from api.deps import Principal
 from api.followups.schemas import PlanCreate, UpgradeReminderBody
 from core.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
 from core.settings import Settings
+from core.temporal import start_until_created
 from domain.cadence import LIVE_STATUSES
 from models import Customer, FollowUpPlan, IdempotencyKey, User
 from workflows.followup import FollowUpPlanWorkflow, plan_workflow_id
@@ -129,23 +128,15 @@ async def reserve_plan_id(
 
 async def start_plan(client: Client, settings: Settings, new: NewPlan) -> PlanResult:
     """Update-with-start: returns once the workflow has written the plan row."""
-    operation = WithStartWorkflowOperation(
+    return await start_until_created(
+        client,
+        settings,
         FollowUpPlanWorkflow.run,
         PlanWorkflowInput(new=new),
-        id=plan_workflow_id(new.plan_id),
-        task_queue=settings.temporal_task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        workflow_id=plan_workflow_id(new.plan_id),
+        result_type=PlanResult,
+        what="plan",
     )
-    try:
-        return await asyncio.wait_for(
-            client.execute_update_with_start_workflow(
-                "created", start_workflow_operation=operation, result_type=PlanResult
-            ),
-            timeout=settings.update_timeout_seconds,
-        )
-    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as exc:
-        raise Unavailable("the plan was accepted but is not persisted yet; retry") from exc
 
 
 async def run_action(

@@ -16,11 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 from temporalio.client import (
     Client,
-    WithStartWorkflowOperation,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -29,6 +27,7 @@ from api.tickets.schemas import SlaOut, TicketOut
 from core import pii
 from core.errors import Conflict, Invalid, NotFound, Unavailable
 from core.settings import Settings
+from core.temporal import start_until_created
 from domain.calendar import CalendarSpec
 from domain.masking import mask_email, mask_phone
 from domain.sla import PolicyVersion, SlaEvent
@@ -154,23 +153,15 @@ def refuse_nul(model: BaseModel) -> None:
 async def start_ticket(client: Client, settings: Settings, new: NewTicket) -> TicketResult:
     """Update-with-start: returns once the workflow has persisted the ticket."""
     refuse_nul(new)
-    operation = WithStartWorkflowOperation(
+    return await start_until_created(
+        client,
+        settings,
         TicketWorkflow.run,
         TicketWorkflowInput(new=new),
-        id=f"ticket-{new.number}",
-        task_queue=settings.temporal_task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        workflow_id=f"ticket-{new.number}",
+        result_type=TicketResult,
+        what="ticket",
     )
-    try:
-        return await asyncio.wait_for(
-            client.execute_update_with_start_workflow(
-                "created", start_workflow_operation=operation, result_type=TicketResult
-            ),
-            timeout=settings.update_timeout_seconds,
-        )
-    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as exc:
-        raise Unavailable("the ticket was accepted but is not persisted yet; retry") from exc
 
 
 async def run_update(
