@@ -293,6 +293,11 @@ def test_leftover_cleanup_spares_processes_that_do_not_name_the_data_dir(tmp_pat
     stranger = subprocess.Popen(sleep)
     named = [*sleep, f"--db={data}/temporal.db"]
     ours = subprocess.Popen(named)
+    for proc, argv in ((stranger, sleep), (ours, named)):
+        # A freshly forked child shows the parent's command line until it has exec'd.
+        deadline = time.monotonic() + 10
+        while psutil.Process(proc.pid).cmdline() != argv and time.monotonic() < deadline:
+            time.sleep(0.01)
     try:
         devstack.write_pid_file(run / "api.pid", stranger.pid, sleep)
         devstack.write_pid_file(run / "temporal.pid", ours.pid, named)
