@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 
 from temporalio import workflow
@@ -18,7 +16,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.cadence import LIVE_STATUSES, PUSH_CHANNELS, CareKind, CareTask, PlanStatus
     from domain.customers import CustomerSegment, CustomerTier
     from workflows import search_attributes as sa
-    from workflows.editing import EditGate, upsert_changed
+    from workflows.editing import DeadlineTimer, EditGate, upsert_changed
     from workflows.followup_types import (
         CadenceChanged,
         CreatePlanRecord,
@@ -102,36 +100,22 @@ class FollowUpPlanWorkflow:
             self._search = {
                 pair.key.name: pair.value for pair in workflow.info().typed_search_attributes
             }
-        timer: asyncio.Task[None] | None = None
-        timer_at: datetime | None = None
+        timer = DeadlineTimer()
         while self.state.status in LIVE_STATUSES:
-            wakeup = self._next_wakeup()
-            if wakeup != timer_at:
-                if timer is not None:
-                    timer.cancel()
-                timer, timer_at = None, wakeup
-                delay = 0.0 if wakeup is None else (wakeup - workflow.now()).total_seconds()
-                if delay > 0:
-                    # Whole milliseconds, rounded up, so the timer never fires before the due.
-                    timer = asyncio.create_task(asyncio.sleep(math.ceil(delay * 1000) / 1000))
-            if timer_at is None or timer is not None:
-                await workflow.wait_condition(partial(self._should_wake, timer))
+            timer.aim(self._next_wakeup())
+            if timer.must_wait:
+                await workflow.wait_condition(lambda: self._changed or timer.fired())
             self._changed = False
-            if timer is not None and timer.done():
-                timer, timer_at = None, None
+            timer.collect()
             async with self._lock:
                 await self._fire_due()
             if workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 if self.state.status in LIVE_STATUSES:
                     workflow.continue_as_new(PlanWorkflowInput(state=self.state))
-        if timer is not None:
-            timer.cancel()
+        timer.cancel()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._result()
-
-    def _should_wake(self, timer: asyncio.Task[None] | None) -> bool:
-        return self._changed or (timer is not None and timer.done())
 
     # --- creation -------------------------------------------------------------------
     async def _create(self, new: NewPlan) -> None:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import math
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 
 from temporalio import workflow
@@ -19,7 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.sla_view import sla_summary
     from domain.tickets import SurveyRating, TicketStatus, note_error, transition_error
     from workflows import search_attributes as sa
-    from workflows.editing import EditGate, upsert_changed
+    from workflows.editing import DeadlineTimer, EditGate, upsert_changed
     from workflows.ticket_effects import Effect, effects_for_actions
     from workflows.ticket_types import (
         AssignInput,
@@ -90,23 +88,13 @@ class TicketWorkflow:
             self._search = {
                 pair.key.name: pair.value for pair in workflow.info().typed_search_attributes
             }
-        timer: asyncio.Task[None] | None = None
-        timer_at: datetime | None = None
+        timer = DeadlineTimer()
         while self.state.status is not TicketStatus.CLOSED:
-            wakeup = self._next_wakeup()
-            if wakeup != timer_at:
-                if timer is not None:
-                    timer.cancel()
-                timer, timer_at = None, wakeup
-                delay = 0.0 if wakeup is None else (wakeup - workflow.now()).total_seconds()
-                if delay > 0:
-                    # Whole milliseconds, rounded up, so the timer never fires before the deadline.
-                    timer = asyncio.create_task(asyncio.sleep(math.ceil(delay * 1000) / 1000))
-            if timer_at is None or timer is not None:
-                await workflow.wait_condition(partial(self._should_wake, timer))
+            timer.aim(self._next_wakeup())
+            if timer.must_wait:
+                await workflow.wait_condition(lambda: self._changed or timer.fired())
             self._changed = False
-            if timer is not None and timer.done():
-                timer, timer_at = None, None
+            timer.collect()
             async with self._lock:
                 await self._fire_due_actions()
             if workflow.info().is_continue_as_new_suggested():
@@ -118,9 +106,6 @@ class TicketWorkflow:
 
     def _closed(self) -> bool:
         return self.state.status is TicketStatus.CLOSED
-
-    def _should_wake(self, timer: asyncio.Task[None] | None) -> bool:
-        return self._changed or (timer is not None and timer.done())
 
     # --- creation -------------------------------------------------------------------
     async def _create(self, new: NewTicket) -> None:
