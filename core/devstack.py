@@ -13,6 +13,7 @@ import re
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -195,6 +196,13 @@ class PostgresProcess(_Server):
             pw = utils.ensure_user_exists(PG_SYSTEM_USER)
             assert pw is not None
             as_user = {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
+            # The binaries live in our venv, perhaps under a private (0700) folder: let the
+            # system user reach and run them, as the package itself does.
+            bin_path = Path(_commands.POSTGRES_BIN_PATH)
+            utils.ensure_prefix_permissions(bin_path)
+            read, run = stat.S_IRGRP | stat.S_IROTH, stat.S_IXGRP | stat.S_IXOTH
+            utils.ensure_folder_permissions(bin_path, read | run)
+            utils.ensure_folder_permissions(bin_path.parent / "lib", read)
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         if not (self.data_dir / "PG_VERSION").exists():
             tmp = self.data_dir.with_name(self.data_dir.name + ".initdb")  # renamed when complete
