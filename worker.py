@@ -39,7 +39,7 @@ def build_worker(client: Client, engine: AsyncEngine, settings: Settings) -> Wor
     notify = NotifyActivities(make_sessionmaker(engine), settings)
     customers = CustomerActivities(make_sessionmaker(engine))
     dispatch = DispatchActivities(make_sessionmaker(engine))
-    followups = FollowUpActivities(make_sessionmaker(engine), client)
+    followups = FollowUpActivities(make_sessionmaker(engine), client, notifier=notifier)
     return Worker(
         client,
         task_queue=settings.temporal_task_queue,

@@ -14,12 +14,21 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.notify.outbox import DeliveryStarter
 from activities.recipients import Recipient, resolve_recipients
-from domain.cadence import LIVE_STATUSES, PushRecord, RfmFacts, choose_push, rfm_segment
+from domain.cadence import (
+    LIVE_STATUSES,
+    PlanChannel,
+    PushRecord,
+    RfmFacts,
+    choose_push,
+    rfm_segment,
+)
 from domain.customers import CustomerSegment, CustomerTier
 from models import (
     ContactPush,
     Customer,
+    CustomerContact,
     CustomerInteraction,
     FollowUpEvent,
     FollowUpPlan,
@@ -54,8 +63,10 @@ class FollowUpActivities:
         sessions: async_sessionmaker[AsyncSession],
         client: Client | None = None,
         caps: Mapping[CustomerTier, int] | None = None,
+        notifier: DeliveryStarter | None = None,
     ) -> None:
         self._sessions, self._client, self._caps = sessions, client, caps
+        self._notifier = notifier
 
     @activity.defn(name="load_plan_facts")
     async def load_plan_facts(self, req: FactsRequest) -> FactsResult:
@@ -174,67 +185,102 @@ class FollowUpActivities:
 
     @activity.defn(name="push_to_customer")
     async def push_to_customer(self, req: PushRequest) -> PushOutcome:
-        """Send one automatic push on the first open channel, within the tier's monthly cap."""
+        """Queue one automatic push on the first open channel, within the tier's monthly cap."""
         prefix = f"{req.workflow_id}:{req.key}:"
         async with self._sessions.begin() as session:
             same_key = ContactPush.idempotency_key.startswith(prefix, autoescape=True)
             done = await session.scalar(select(ContactPush).where(same_key))
-            if done is not None:  # a retry after the commit
-                return PushOutcome(channel=done.channel, push_id=done.id)
-            # One decision at a time per customer, so concurrent plans cannot overrun a cap.
-            customer = (
-                await session.execute(
-                    select(Customer.id, Customer.last_contact_at)
-                    .where(Customer.id == req.customer_id)
-                    .with_for_update()
-                )
-            ).first()
-            if customer is None:
-                return PushOutcome(reason="customer_removed")
-            history = await session.execute(
-                select(ContactPush.channel, ContactPush.at, ContactPush.opened_at)
-                .where(ContactPush.customer_id == req.customer_id)
-                .order_by(ContactPush.at.desc())
-                .limit(PUSH_HISTORY)
-            )
-            pushes = [PushRecord(r.channel, r.at, r.opened_at) for r in history]
-            decision = choose_push(
-                [c.value for c in req.channels],
-                req.tier,
-                pushes,
-                customer.last_contact_at,
-                req.at,
-                req.timezone,
-                self._caps,
-            )
-            paused = sorted(decision.paused)
-            if decision.channel is None:
-                return PushOutcome(reason=decision.reason, paused=paused)
-            push = ContactPush(
-                customer_id=req.customer_id,
-                plan_id=req.plan_id,
-                channel=decision.channel,
-                kind=req.kind,
-                at=req.at,
-                idempotency_key=prefix + decision.channel,
-            )
-            session.add(push)
-            await session.flush()
-            # The outbox carries it from here; the customer is the recipient.
-            payload = {**req.data, "plan_id": req.plan_id, "push_id": push.id, "kind": req.kind}
+            if done is None:
+                outcome, notice = await self._decide_push(session, req, prefix)
+            else:  # a retry after the commit: same answer, and make sure it is on its way
+                outcome = PushOutcome(channel=done.channel, push_id=done.id)
+                notice = f"push:{done.idempotency_key}"
+        if notice is not None and self._notifier is not None:
+            await self._notifier.start([notice])
+        return outcome
+
+    async def _decide_push(
+        self, session: AsyncSession, req: PushRequest, prefix: str
+    ) -> tuple[PushOutcome, str | None]:
+        # One decision at a time per customer, so concurrent plans cannot overrun a cap.
+        customer = (
             await session.execute(
-                insert(Notification)
-                .values(
-                    idempotency_key=f"push:{push.idempotency_key}",
-                    recipient=f"customer:{req.customer_id}",
-                    channel=decision.channel,
-                    template=req.kind,
-                    payload=payload,
-                    status="pending",
-                )
-                .on_conflict_do_nothing()
+                select(Customer.id, Customer.last_contact_at)
+                .where(Customer.id == req.customer_id)
+                .with_for_update()
             )
-            return PushOutcome(channel=decision.channel, push_id=push.id, paused=paused)
+        ).first()
+        if customer is None:
+            return PushOutcome(reason="customer_removed"), None
+        reachable = await self._reachable(session, req)
+        if not reachable:
+            return PushOutcome(reason="no_reachable_channel"), None
+        history = await session.execute(
+            select(ContactPush.channel, ContactPush.at, ContactPush.opened_at)
+            .where(ContactPush.customer_id == req.customer_id)
+            .order_by(ContactPush.at.desc())
+            .limit(PUSH_HISTORY)
+        )
+        pushes = [PushRecord(r.channel, r.at, r.opened_at) for r in history]
+        decision = choose_push(
+            reachable,
+            req.tier,
+            pushes,
+            customer.last_contact_at,
+            req.at,
+            req.timezone,
+            self._caps,
+        )
+        paused = sorted(decision.paused)
+        if decision.channel is None:
+            return PushOutcome(reason=decision.reason, paused=paused), None
+        push = ContactPush(
+            customer_id=req.customer_id,
+            plan_id=req.plan_id,
+            channel=decision.channel,
+            kind=req.kind,
+            at=req.at,
+            idempotency_key=prefix + decision.channel,
+        )
+        session.add(push)
+        await session.flush()
+        # The outbox carries it from here: NotificationDelivery resolves the primary contact.
+        notice = f"push:{push.idempotency_key}"
+        payload = {**req.data, "plan_id": req.plan_id, "push_id": push.id, "kind": req.kind}
+        await session.execute(
+            insert(Notification)
+            .values(
+                idempotency_key=notice,
+                recipient=f"customer:{req.customer_id}",
+                channel=decision.channel,
+                template=req.kind,
+                payload=payload,
+                status="pending",
+            )
+            .on_conflict_do_nothing()
+        )
+        return PushOutcome(channel=decision.channel, push_id=push.id, paused=paused), notice
+
+    async def _reachable(self, session: AsyncSession, req: PushRequest) -> list[str]:
+        """The plan's push channels this deployment can send on and the customer has an address for.
+
+        WeChat has no sender here: a WeChat-only plan gets the owner's task and no push.
+        """
+        contact = (
+            await session.execute(
+                select(CustomerContact.email, CustomerContact.phone).where(
+                    CustomerContact.customer_id == req.customer_id, CustomerContact.is_primary
+                )
+            )
+        ).first()
+        addresses = {
+            PlanChannel.EMAIL.value: contact is not None and bool(contact.email),
+            PlanChannel.SMS.value: contact is not None and bool(contact.phone),
+        }
+        enabled = self._notifier.channels if self._notifier is not None else set(addresses)
+        return [
+            c.value for c in req.channels if addresses.get(c.value, False) and c.value in enabled
+        ]
 
     @activity.defn(name="recompute_segments")
     async def recompute_segments(self, run: SegmentRun) -> SegmentRunResult:

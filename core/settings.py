@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from functools import lru_cache
 from typing import Literal
 
@@ -97,6 +98,10 @@ class Settings(BaseSettings):
     notify_http_timeout_seconds: float = Field(10.0, gt=0)
     # Language of customer notices and of people without preferences (zh or en).
     notify_default_locale: str = "zh-CN"
+    # Automatic pushes of follow-up plans wait out this window of local time (`timezone`);
+    # set either end empty to send at any hour.
+    push_quiet_start: time | None = time(21, 0)
+    push_quiet_end: time | None = time(9, 0)
 
     @model_validator(mode="after")
     def _require_secrets_in_production(self) -> Settings:

@@ -52,6 +52,10 @@ TEMPLATES = (
     "revisit_requested",
     "status_changed",
     "ticket_queued",
+    # Automatic pushes of follow-up plans, written to the customer.
+    "push_birthday_greeting",
+    "push_dormant_reactivation",
+    "push_product_upgrade",
 )
 
 

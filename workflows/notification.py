@@ -22,6 +22,7 @@ DELIVERY_RETRY = RetryPolicy(
     maximum_attempts=12,
     non_retryable_error_types=[PERMANENT],
 )
+DELIVERY_HEARTBEAT = timedelta(seconds=10)
 # Recording the outcome is a Postgres write: it retries until the database answers.
 RECORD_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
@@ -68,6 +69,9 @@ class NotificationDelivery:
                 DeliverNotification(notification_id=inp.notification_id),
                 result_type=DeliveryReport,
                 start_to_close_timeout=timedelta(seconds=60),
+                # The activity heartbeats while it sends: a worker that died mid-send is
+                # noticed in seconds, not at the end of the minute.
+                heartbeat_timeout=DELIVERY_HEARTBEAT,
                 retry_policy=DELIVERY_RETRY,
             )
             return report

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -10,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
@@ -21,11 +22,13 @@ from activities.notify.render import Message, Renderer
 from activities.notify.robots import send_dingtalk, send_feishu, send_wecom
 from activities.notify.sms import SmsGateway
 from activities.notify.webhook import send_webhook, webhook_body
-from api.intake.tokens import hash_token, status_url
 from core import pii
 from core.settings import Settings
+from core.tokens import hash_token, push_token, push_url, status_url
 from domain.notify import NotifyChannel, language
 from models import (
+    Customer,
+    CustomerContact,
     Notification,
     NotificationPreference,
     PublicToken,
@@ -36,6 +39,9 @@ from models import (
 from workflows.notification import DeliverNotification, DeliveryReport, FailNotification
 
 Send = Callable[[httpx.AsyncClient], Awaitable[None]]
+HEARTBEAT_EVERY_SECONDS = 2.0
+# Outbox recipient of a follow-up plan's push: `customer:<customer id>`.
+CUSTOMER_PREFIX = "customer:"
 
 
 class Skipped(Exception):
@@ -70,7 +76,7 @@ class NotifyActivities:
             return DeliveryReport(status="skipped", detail=str(why))
         timeout = self._settings.notify_http_timeout_seconds
         async with httpx.AsyncClient(timeout=timeout) as client:
-            await send(client)
+            await heartbeating(send(client))
         await self._finish(row.id, "delivered")
         return DeliveryReport(status="delivered")
 
@@ -98,6 +104,8 @@ class NotifyActivities:
         ticket = await session.get(Ticket, row.ticket_id) if row.ticket_id is not None else None
         if row.channel == NotifyChannel.WEBHOOK:
             return await self._webhook(session, row, ticket)
+        if row.recipient.startswith(CUSTOMER_PREFIX):
+            return await self._push(session, row)
         if ticket is None:
             raise Skipped("the ticket is gone")
         if row.recipient == "customer":
@@ -128,6 +136,37 @@ class NotifyActivities:
             return self._mail(contact.get("email"), message, row.idempotency_key, lang)
         if row.channel == NotifyChannel.SMS:
             return self._text(contact.get("phone"), message.short, row.idempotency_key)
+        raise permanent(f"customers cannot be reached by {row.channel}")
+
+    async def _push(self, session: AsyncSession, row: Notification) -> Send:
+        """A follow-up plan's push: to the customer's primary contact, with a tracked link."""
+        customer_id = row.recipient.removeprefix(CUSTOMER_PREFIX)
+        customer = await session.get(Customer, int(customer_id)) if customer_id.isdigit() else None
+        if customer is None:
+            raise Skipped("the customer is gone")
+        contact = await session.scalar(
+            select(CustomerContact).where(
+                CustomerContact.customer_id == customer.id, CustomerContact.is_primary
+            )
+        )
+        if contact is None:
+            raise Skipped("the customer has no primary contact")
+        lang = language(None, self._settings.notify_default_locale)
+        secret = self._settings.secret_key.get_secret_value().encode()
+        link = push_url(self._base_url(), push_token(secret, int(row.payload["push_id"])))
+        message = self._renderer.render(
+            f"push_{row.template}",
+            lang,
+            ticket={},
+            customer={"name": customer.name, "contact": pii.unseal_opt(contact.name)},
+            data=row.payload,
+            link=link,
+            timezone=self._settings.timezone,
+        )
+        if row.channel == NotifyChannel.EMAIL:
+            return self._mail(pii.unseal_opt(contact.email), message, row.idempotency_key, lang)
+        if row.channel == NotifyChannel.SMS:
+            return self._text(pii.unseal_opt(contact.phone), message.short, row.idempotency_key)
         raise permanent(f"customers cannot be reached by {row.channel}")
 
     async def _to_user(self, session: AsyncSession, row: Notification, ticket: Ticket) -> Send:
@@ -223,6 +262,19 @@ class NotifyActivities:
             .on_conflict_do_nothing()
         )
         return status_url(self._base_url(), token)
+
+
+async def heartbeating(work: Awaitable[None]) -> None:
+    """Await `work`, heartbeating meanwhile so a lost worker is noticed within the timeout."""
+    task = asyncio.ensure_future(work)
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=HEARTBEAT_EVERY_SECONDS)
+            if done:
+                return task.result()
+            activity.heartbeat()
+    finally:
+        task.cancel()  # no-op once done; stops the send if the activity itself is cancelled
 
 
 def ticket_context(ticket: Ticket) -> dict[str, Any]:

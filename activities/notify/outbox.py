@@ -125,6 +125,7 @@ class DeliveryStarter:
         self._sessions = sessions
         self._task_queue = settings.temporal_task_queue
         self.channels = enabled_channels(settings)
+        self._push_quiet = push_quiet_hours(settings)
 
     async def start(self, keys: Sequence[str]) -> None:
         """Idempotent: a row whose workflow already ran (or runs) is not started twice."""
@@ -144,7 +145,10 @@ class DeliveryStarter:
                     Notification.channel != NotifyChannel.IN_APP.value,
                 )
             )
-            plans = [delivery_input(row, priority, prefs) for row, priority, prefs in found]
+            plans = [
+                delivery_input(row, priority, prefs, self._push_quiet)
+                for row, priority, prefs in found
+            ]
         await asyncio.gather(*(self._start_one(plan) for plan in plans))
 
     async def _start_one(self, plan: DeliveryInput) -> None:
@@ -159,10 +163,23 @@ class DeliveryStarter:
             )
 
 
+def push_quiet_hours(settings: Settings) -> QuietHours | None:
+    """The local night during which automatic pushes to customers wait."""
+    start, end = settings.push_quiet_start, settings.push_quiet_end
+    if start is None or end is None:
+        return None
+    return QuietHours(start=start, end=end, timezone=settings.timezone)
+
+
 def delivery_input(
-    row: Notification, priority: str | None, prefs: NotificationPreference | None
+    row: Notification,
+    priority: str | None,
+    prefs: NotificationPreference | None,
+    push_quiet: QuietHours | None = None,
 ) -> DeliveryInput:
     """Urgency and the recipient's quiet hours, fixed when the notice is queued."""
+    if row.recipient.startswith("customer:"):  # a plan's push: never at night
+        return DeliveryInput(notification_id=row.id, quiet=push_quiet)
     quiet = None
     if (
         prefs is not None

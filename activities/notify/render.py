@@ -70,6 +70,7 @@ class Renderer:
         data: Mapping[str, Any],
         link: str,
         timezone: str,
+        customer: Mapping[str, Any] | None = None,
     ) -> Message:
         """Render `template` (or the generic one for an unknown name) in `lang`."""
         name = template if template in TEMPLATES else "generic"
@@ -78,6 +79,7 @@ class Renderer:
         context = {
             "template": template,
             "ticket": ticket,
+            "customer": customer or {},
             "data": data,
             "link": link,
             "labels": LABELS[lang],

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, status
-from sqlalchemy import select, update
+from sqlalchemy import and_, literal, select, update
 
 from api.deps import CurrentUser, ManagerOrAdmin, SessionDep, SettingsDep, TemporalDep
 from api.followups import service
@@ -23,7 +23,7 @@ from api.pagination import CursorQuery, LimitQuery, Page, fetch_page
 from api.tickets.service import request_fingerprint
 from core.errors import NotFound
 from domain.cadence import PlanStatus
-from models import ContactPush, FollowUpEvent, FollowUpPlan
+from models import ContactPush, FollowUpEvent, FollowUpPlan, Notification
 from workflows.followup_types import NewPlan, PlanAction
 
 router = APIRouter(prefix="/follow-up-plans", tags=["follow-up plans"])
@@ -180,15 +180,23 @@ async def cancel_plan(
 
 
 @router.get("/{plan_id}/pushes", response_model=list[PushOut])
-async def plan_pushes(
-    plan_id: PlanId, caller: CurrentUser, session: SessionDep
-) -> list[ContactPush]:
-    """Automatic pushes this plan sent to the customer, newest first."""
+async def plan_pushes(plan_id: PlanId, caller: CurrentUser, session: SessionDep) -> list[PushOut]:
+    """Automatic pushes this plan sent to the customer, newest first, with their delivery."""
     await service.get_plan(session, caller, plan_id)
-    rows = await session.scalars(
-        select(ContactPush).where(ContactPush.plan_id == plan_id).order_by(ContactPush.id.desc())
+    notice = and_(
+        Notification.idempotency_key == literal("push:") + ContactPush.idempotency_key,
+        Notification.recipient.startswith("customer:"),
     )
-    return list(rows)
+    rows = await session.execute(
+        select(ContactPush, Notification.status, Notification.error)
+        .outerjoin(Notification, notice)
+        .where(ContactPush.plan_id == plan_id)
+        .order_by(ContactPush.id.desc())
+    )
+    return [
+        PushOut.model_validate(push).model_copy(update={"delivery": state, "delivery_error": err})
+        for push, state, err in rows
+    ]
 
 
 @router.post("/{plan_id}/pushes/{push_id}/opened", response_model=PushOut)

@@ -96,6 +96,9 @@ class PushOut(BaseModel):
     kind: str
     at: datetime
     opened_at: datetime | None
+    # The outbox row's state: pending (queued or waiting out the night), delivered, failed.
+    delivery: str | None = None
+    delivery_error: str | None = None
 
 
 class UpgradeReminderBody(BaseModel):

@@ -20,11 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from api.intake import service
-from api.intake.tokens import ticket_for_token
 from api.tickets import service as tickets
 from core import pii
 from core.errors import AppError, Conflict
 from core.settings import Settings
+from core.tokens import ticket_for_token
 from domain.tickets import Channel
 from models import Category, Ticket
 from workflows.ticket_types import CommentInput, Contact

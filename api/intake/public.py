@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, Response, status
-from sqlalchemy import select
+from fastapi.responses import HTMLResponse
+from sqlalchemy import select, update
 
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.intake import service
@@ -19,12 +21,12 @@ from api.intake.schemas import (
     PublicStatus,
     PublicSurveyIn,
 )
-from api.intake.tokens import hash_token, status_url, ticket_for_token
 from api.tickets import service as tickets
 from core.errors import NotFound, PayloadTooLarge
 from core.settings import Settings
+from core.tokens import hash_token, push_for_token, status_url, ticket_for_token
 from domain.tickets import Channel
-from models import Category, Ticket
+from models import Category, ContactPush, Ticket
 from workflows.ticket_types import CommentInput, Contact, SurveyInput
 
 router = APIRouter(prefix="/public", tags=["public"])
@@ -167,6 +169,35 @@ async def feedback_comment(
     await tickets.run_update(client, settings, ticket, "comment", arg, None)
     await session.refresh(ticket)
     return await service.public_status(session, ticket)
+
+
+PUSH_OPENED_PAGE = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>谢谢 · Thank you</title>
+</head><body style="font-family: sans-serif; max-width: 32rem; margin: 3rem auto; padding: 0 1rem">
+<h1>谢谢！</h1><p>您的客户经理会尽快与您联系。</p>
+<p lang="en">Thank you! Your account manager will be in touch soon.</p>
+</body></html>
+"""
+
+
+@router.get("/pushes/{token}", include_in_schema=False, dependencies=[Guard])
+async def push_opened(
+    token: str, request: Request, session: SessionDep, settings: SettingsDep
+) -> Response:
+    """The tracked link of a plan's push: the customer engaged, so paused channels resume."""
+    _limit_token(request, settings, token)
+    push_id = push_for_token(settings.secret_key.get_secret_value().encode(), token)
+    if push_id is None:
+        raise NotFound("unknown link")
+    await session.execute(
+        update(ContactPush)
+        .where(ContactPush.id == push_id, ContactPush.opened_at.is_(None))
+        .values(opened_at=datetime.now(UTC))
+    )
+    await session.commit()
+    headers = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+    return HTMLResponse(PUSH_OPENED_PAGE, headers=headers)
 
 
 @embed_router.get("/embed/feedback", include_in_schema=False)

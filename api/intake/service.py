@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
 from api.intake.schemas import PublicEvent, PublicStatus
-from api.intake.tokens import issue_token
 from api.tickets import service as tickets
 from core.errors import Invalid
 from core.settings import Settings
+from core.tokens import issue_token
 from domain.sla import Priority
 from domain.tickets import Channel, SurveyRating, TicketStatus, format_ticket_number
 from models import Category, Ticket, TicketEvent

@@ -16,7 +16,7 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from activities.followups import FollowUpActivities
 from core.settings import Settings
-from models import Customer
+from models import ContactPush, Customer, Notification
 from tests.conftest import Member, Org, make_department
 from workflows.followup_types import SegmentRun, SegmentRunResult
 from workflows.segments import SCHEDULE_ID, ensure_segment_schedule
@@ -192,7 +192,7 @@ async def test_logging_an_interaction_resets_the_plan_cadence(
     assert "touch_logged" in await event_types(http, org.agent, plan["id"])
 
 
-async def test_upgrade_reminder_pushes_and_an_opened_push(
+async def test_upgrade_reminder_reaches_tagged_plans_and_an_unreachable_push_is_skipped(
     http: httpx.AsyncClient, org: Org
 ) -> None:
     tag = f"ERP-{uuid.uuid4().hex[:6]}"
@@ -205,21 +205,56 @@ async def test_upgrade_reminder_pushes_and_an_opened_push(
     sent = await http.post(f"{PLANS}/upgrade-reminders", json=body, headers=org.manager.headers)
     assert sent.json() == {"plans_signalled": 1}
 
-    async def pushed() -> list[dict[str, Any]]:
-        found = await http.get(f"{PLANS}/{plan['id']}/pushes", headers=org.manager.headers)
-        return found.json()  # type: ignore[no-any-return]
+    async def upgrade_logged() -> dict[str, Any] | None:
+        found = await http.get(f"{PLANS}/{plan['id']}/events", headers=org.manager.headers)
+        skipped = [e for e in found.json() if e["type"] == "push_skipped"]
+        return skipped[0] if skipped else None
 
-    [push] = await eventually(pushed)
-    assert (push["channel"], push["kind"], push["opened_at"]) == ("sms", "product_upgrade", None)
+    # This deployment has no SMS gateway: the owner gets the task, the customer no text.
+    skipped = await eventually(upgrade_logged)
+    assert skipped["data"]["reason"] == "no_reachable_channel"
+    assert "upgrade_task" in await event_types(http, org.manager, plan["id"])
+    found = await http.get(f"{PLANS}/{plan['id']}/pushes", headers=org.manager.headers)
+    assert found.json() == []
 
-    async def upgrade_logged() -> bool:
-        # The push row is written before the plan's timeline catches up with it.
-        types = set(await event_types(http, org.manager, plan["id"]))
-        return {"upgrade_task", "push_sent"} <= types
 
-    assert await eventually(upgrade_logged)
+async def test_staff_record_an_opened_push_with_its_delivery_state(
+    http: httpx.AsyncClient, org: Org, engine: AsyncEngine
+) -> None:
+    customer = await new_customer(http, org.manager)
+    plan = await new_plan(http, org.manager, customer["id"], channels=["sms"])
+    key = f"plan-{plan['id']}:upgrade:ERP:v5:sms"
+    async with async_sessionmaker(engine).begin() as session:
+        push = ContactPush(
+            customer_id=customer["id"],
+            plan_id=plan["id"],
+            channel="sms",
+            kind="product_upgrade",
+            at=datetime.now(UTC),
+            idempotency_key=key,
+        )
+        session.add(push)
+        session.add(
+            Notification(
+                idempotency_key=f"push:{key}",
+                recipient=f"customer:{customer['id']}",
+                channel="sms",
+                template="product_upgrade",
+                payload={},
+                status="failed",
+                error="SMS gateway answered HTTP 422",
+            )
+        )
+    listed = await http.get(f"{PLANS}/{plan['id']}/pushes", headers=org.manager.headers)
+    [row] = listed.json()
+    assert (row["channel"], row["opened_at"], row["delivery"], row["delivery_error"]) == (
+        "sms",
+        None,
+        "failed",
+        "SMS gateway answered HTTP 422",
+    )
     opened = await http.post(
-        f"{PLANS}/{plan['id']}/pushes/{push['id']}/opened", headers=org.manager.headers
+        f"{PLANS}/{plan['id']}/pushes/{row['id']}/opened", headers=org.manager.headers
     )
     assert opened.status_code == 200
     assert opened.json()["opened_at"] is not None

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -20,12 +22,13 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from api.followups.service import start_plan
-from core import devstack
+from core import devstack, pii
 from core.settings import Settings
 from domain.cadence import PlanChannel, PlanStatus, add_months
 from models import (
     ContactPush,
     Customer,
+    CustomerContact,
     Department,
     FollowUpEvent,
     FollowUpPlan,
@@ -33,6 +36,7 @@ from models import (
     User,
 )
 from tests.conftest import TEST_DATA_CONVERTER
+from tests.notify_support import HttpReceiver, SmtpServer, eventually, http_receiver, text_of
 from worker import build_worker
 from workflows import search_attributes as sa
 from workflows.followup_types import NewPlan, PlanAction, PlanResult, UpgradeAvailable
@@ -164,7 +168,14 @@ class Desk:
             dept.manager_id = manager.id
             return People(dept.id, manager.id, owner.id)
 
-    async def customer(self, people: People, **fields: Any) -> int:
+    async def customer(
+        self,
+        people: People,
+        phone: str | None = "13812345678",
+        email: str | None = "li@example.com",
+        **fields: Any,
+    ) -> int:
+        """An approved customer whose primary contact (sealed, as the API stores it) is Li."""
         async with self.sessions.begin() as session:
             customer = Customer(
                 code=f"CUS{uuid.uuid4().hex[:12]}",
@@ -176,6 +187,16 @@ class Desk:
             )
             session.add(customer)
             await session.flush()
+            contact = CustomerContact(
+                customer_id=customer.id,
+                name=pii.seal("李雷"),
+                phone=pii.seal_opt(phone),
+                phone_bidx=pii.phone_index(phone),
+                email=pii.seal_opt(email),
+                email_bidx=pii.email_index(email),
+                is_primary=True,
+            )
+            session.add(contact)
             return customer.id
 
     async def start(self, people: People, customer_id: int, **fields: Any) -> Plan:
@@ -251,10 +272,41 @@ async def plan_env() -> AsyncIterator[WorkflowEnvironment]:
 
 
 @pytest.fixture(scope="module")
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+async def sms_gateway() -> AsyncIterator[HttpReceiver]:
+    """The SMS vendor's API, played by a local HTTP receiver that accepts everything."""
+    async with http_receiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture(scope="module")
 async def module_desk(
-    plan_env: WorkflowEnvironment, engine: AsyncEngine, settings: Settings
+    plan_env: WorkflowEnvironment,
+    engine: AsyncEngine,
+    settings: Settings,
+    smtp: SmtpServer,
+    sms_gateway: HttpReceiver,
 ) -> AsyncIterator[Desk]:
-    plan_settings = settings.model_copy(update={"temporal_task_queue": TASK_QUEUE})
+    """Pushes are really delivered: mail to a local SMTP server, texts to a local gateway."""
+    plan_settings = settings.model_copy(
+        update={
+            "temporal_task_queue": TASK_QUEUE,
+            "smtp_host": "127.0.0.1",
+            "smtp_port": smtp.port,
+            "smtp_tls": "none",
+            "smtp_from": "care@closedloop.test",
+            "sms_gateway_url": sms_gateway.url("/v1/messages"),
+            "public_base_url": "https://help.closedloop.test",
+            "push_quiet_start": None,  # the test server's clock can be at any local hour
+        }
+    )
     async with build_worker(plan_env.client, engine, plan_settings):
         yield Desk(plan_env, engine, plan_settings)
 
@@ -372,7 +424,7 @@ async def test_birthday_greeting_task_and_push_three_days_before(desk: Desk) -> 
 async def test_ordinary_customers_are_pushed_at_most_twice_a_month(desk: Desk) -> None:
     people = await desk.people()
     customer_id = await desk.customer(people, tier="ordinary", tags=["ERP"])
-    plan = await desk.start(people, customer_id, channels=[PlanChannel.WECHAT])
+    plan = await desk.start(people, customer_id, channels=[PlanChannel.EMAIL])
     for product in ("v5", "v6", "v7"):
         await plan.signal("upgrade_available", UpgradeAvailable(tag="ERP", product=product))
     assert len(await plan.events("upgrade_task")) == 3
@@ -476,3 +528,91 @@ async def test_pause_resume_and_cancel_follow_the_plan_state(desk: Desk) -> None
 def _safe(day: date) -> date:
     """Keep generated birthdays off 29 February (its own rule is unit-tested)."""
     return day.replace(day=28) if (day.month, day.day) == (2, 29) else day
+
+
+def _unique_phone() -> str:
+    return f"139{uuid.uuid4().int % 10**8:08d}"
+
+
+async def test_a_push_reaches_the_customers_phone_and_its_link_counts_as_engagement(
+    desk: Desk, sms_gateway: HttpReceiver, http: httpx.AsyncClient
+) -> None:
+    people = await desk.people()
+    phone = _unique_phone()
+    customer_id = await desk.customer(people, tier="core", tags=["ERP"], phone=phone)
+    plan = await desk.start(people, customer_id, channels=[PlanChannel.SMS])
+    await plan.signal("upgrade_available", UpgradeAvailable(tag="ERP", product="v9"))
+    [push] = await desk.pushes(plan)
+
+    def texts() -> list[dict[str, Any]]:
+        return [r.json() for r in sms_gateway.at("/v1/messages") if r.json()["to"] == phone]
+
+    async def texted() -> bool:
+        return bool(texts())
+
+    await eventually(texted, "the upgrade text")
+    [sent] = texts()
+    assert sent["text"].startswith("李雷您好，您使用的 ERP 已有新版本 v9")
+    found = re.search(r"https://help\.closedloop\.test(/api/v1/public/pushes/\S+)", sent["text"])
+    assert found is not None
+    link = found.group(1)
+    assert sent["idempotency_key"] == f"push:{push.idempotency_key}"
+    assert push.opened_at is None
+
+    page = await http.get(link)
+    assert page.status_code == 200
+    assert "谢谢" in page.text
+    [opened] = await desk.pushes(plan)
+    assert opened.opened_at is not None
+    again = await http.get(link)
+    assert again.status_code == 200
+    assert (await desk.pushes(plan))[0].opened_at == opened.opened_at
+    forged = await http.get(link[:-3] + "AAA")
+    assert forged.status_code == 404
+    assert len(texts()) == 1
+
+
+async def test_an_email_push_greets_the_primary_contact_in_the_default_language(
+    desk: Desk, smtp: SmtpServer
+) -> None:
+    people = await desk.people()
+    address = f"{uuid.uuid4().hex[:10]}@example.com"
+    customer_id = await desk.customer(people, tier="core", tags=["CRM"], email=address)
+    plan = await desk.start(people, customer_id, channels=[PlanChannel.EMAIL, PlanChannel.SMS])
+    await plan.signal("upgrade_available", UpgradeAvailable(tag="CRM", product="2026.4"))
+
+    async def mailed() -> bool:
+        return bool(smtp.mailbox.to(address))
+
+    await eventually(mailed, "the upgrade mail")
+    [mail] = smtp.mailbox.to(address)
+    assert mail["Subject"] == "CRM 升级提醒：2026.4"
+    body = text_of(mail)
+    assert body.startswith("李雷您好，")
+    assert "https://help.closedloop.test/api/v1/public/pushes/" in body
+    [push] = await desk.pushes(plan)
+    async with desk.sessions() as session:
+        status = await session.scalar(
+            select(Notification.status).where(
+                Notification.idempotency_key == f"push:{push.idempotency_key}"
+            )
+        )
+    assert status == "delivered"
+
+
+async def test_no_push_when_the_customer_cannot_be_reached_on_the_plans_channels(
+    desk: Desk,
+) -> None:
+    people = await desk.people()
+    # WeChat has no sender here; a customer without a phone cannot get a text.
+    for channels, fields in (
+        ([PlanChannel.WECHAT], {}),
+        ([PlanChannel.SMS], {"phone": None}),
+    ):
+        customer_id = await desk.customer(people, tier="core", tags=["ERP"], **fields)
+        plan = await desk.start(people, customer_id, channels=channels)
+        await plan.signal("upgrade_available", UpgradeAvailable(tag="ERP", product="v1"))
+        assert len(await plan.events("upgrade_task")) == 1
+        [skipped] = await plan.events("push_skipped")
+        assert skipped.data["reason"] == "no_reachable_channel"
+        assert await desk.pushes(plan) == []

@@ -33,10 +33,10 @@ from temporalio.worker import Replayer
 from activities.notify import NotifyActivities
 from activities.notify.email import EmailSender
 from activities.notify.render import Message
-from api.intake.tokens import ticket_for_token
 from api.tickets.service import start_ticket
 from core.devstack import free_port
 from core.settings import Settings
+from core.tokens import ticket_for_token
 from domain.sla import Priority
 from domain.tickets import Channel, TicketStatus
 from models import Notification, NotificationPreference, Ticket, User

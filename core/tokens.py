@@ -1,8 +1,10 @@
-"""Customer status tokens: random 32-byte urlsafe strings, stored only as their SHA-256."""
+"""Customer links: status tokens (random, stored only as their SHA-256) and signed push links."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import secrets
 
 from sqlalchemy import select
@@ -39,3 +41,28 @@ async def ticket_for_token(session: AsyncSession, token: str) -> Ticket | None:
 def status_url(base_url: str, token: str) -> str:
     """The customer's status page; the token rides in the fragment, never in server logs."""
     return f"{base_url.rstrip('/')}/embed/feedback#token={token}"
+
+
+def _push_mac(secret: bytes, push_id: int) -> str:
+    digest = hmac.new(secret, f"push-open:{push_id}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:18]).decode()
+
+
+def push_token(secret: bytes, push_id: int) -> str:
+    """The tracked link of one push: its id and a MAC, so nothing is stored per link."""
+    return f"{push_id}.{_push_mac(secret, push_id)}"
+
+
+def push_for_token(secret: bytes, token: str) -> int | None:
+    """The push a tracked link names, or None when the link was not issued by us."""
+    push_id, _, mac = token.partition(".")
+    if not push_id.isdigit() or len(push_id) > 18 or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    if not hmac.compare_digest(mac, _push_mac(secret, int(push_id))):
+        return None
+    return int(push_id)
+
+
+def push_url(base_url: str, token: str) -> str:
+    """Opening this link counts as the customer engaging with the push."""
+    return f"{base_url.rstrip('/')}/api/v1/public/pushes/{token}"
