@@ -37,7 +37,7 @@ def build_worker(client: Client, engine: AsyncEngine, settings: Settings) -> Wor
     notifier = DeliveryStarter(client, make_sessionmaker(engine), settings)
     tickets = TicketActivities(make_sessionmaker(engine), notifier)
     notify = NotifyActivities(make_sessionmaker(engine), settings)
-    customers = CustomerActivities(make_sessionmaker(engine))
+    customers = CustomerActivities(make_sessionmaker(engine), settings.timezone)
     dispatch = DispatchActivities(make_sessionmaker(engine))
     followups = FollowUpActivities(make_sessionmaker(engine), client, notifier=notifier)
     return Worker(

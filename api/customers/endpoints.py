@@ -9,12 +9,14 @@ from fastapi import APIRouter, Header, Query, status
 from sqlalchemy import select
 
 from api.audit.admin_log import record_audit
-from api.customers import access, approval, service
+from api.customers import access, approval, resubmit, service
 from api.customers.access import views
 from api.customers.import_endpoints import router as import_router
 from api.customers.merge import merge_customers
 from api.customers.schemas import (
     ApproveBody,
+    BulkApproveBody,
+    BulkApproveOut,
     CustomerCreate,
     CustomerEventOut,
     CustomerOut,
@@ -23,6 +25,7 @@ from api.customers.schemas import (
     InteractionOut,
     MergeBody,
     MergeOut,
+    ResubmitBody,
 )
 from api.deps import CurrentUser, SessionDep, SettingsDep, TemporalDep
 from api.pagination import CursorQuery, LimitQuery, Page, fetch_page
@@ -203,6 +206,38 @@ async def approve_customer(
     await approval.decide(client, settings, customer, decision)
     await session.refresh(customer)
     return await _one(session, caller, customer)
+
+
+@router.post("/{customer_id}/resubmit", response_model=CustomerOut)
+async def resubmit_customer(
+    customer_id: int,
+    caller: CurrentUser,
+    session: SessionDep,
+    client: TemporalDep,
+    settings: SettingsDep,
+    body: ResubmitBody | None = None,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> CustomerOut:
+    """Send a rejected customer back for approval (owner, department manager, admin)."""
+    customer = await access.get_customer(session, caller, customer_id, edit=True)
+    note = body.note if body else None
+    fresh = await resubmit.resubmit(session, caller, customer, note, idempotency_key)
+    await approval.restart_approval(client, settings, customer, fresh=fresh)
+    return await _one(session, caller, customer)
+
+
+@router.post("/approve", response_model=BulkApproveOut)
+async def approve_many(
+    body: BulkApproveBody,
+    caller: CurrentUser,
+    session: SessionDep,
+    client: TemporalDep,
+    settings: SettingsDep,
+) -> BulkApproveOut:
+    """One decision for many pending customers; ids not decided are listed with the reason."""
+    return await approval.decide_many(
+        session, client, settings, caller, body.customer_ids, body.decision, body.reason
+    )
 
 
 @router.post("/merge", response_model=MergeOut)

@@ -228,3 +228,41 @@ class CustomerEventOut(BaseModel):
     type: str
     actor: str
     data: dict[str, Any]
+
+
+class ResubmitBody(BaseModel):
+    model_config = _STRICT
+    note: str | None = Field(None, max_length=2_000)
+
+
+class BulkApproveBody(ApproveBody):
+    """One decision for up to 500 customers (clearing a manager's daily digest)."""
+
+    customer_ids: list[int] = Field(min_length=1, max_length=500)
+
+    @field_validator("customer_ids")
+    @classmethod
+    def _ids(cls, value: list[int]) -> list[int]:
+        if any(cid < 1 for cid in value):
+            raise ValueError("customer ids are positive integers")
+        if len(set(value)) != len(value):
+            raise ValueError("customer_ids repeat a customer")
+        return value
+
+
+class BulkDecided(BaseModel):
+    id: int
+    approval: Approval
+
+
+class BulkFailure(BaseModel):
+    """An id left undecided and why: not_found, forbidden, already_decided, customer_merged …"""
+
+    id: int
+    code: str
+    message: str
+
+
+class BulkApproveOut(BaseModel):
+    decided: list[BulkDecided]
+    failed: list[BulkFailure]
