@@ -52,6 +52,16 @@ TEMPLATES = (
     "revisit_requested",
     "status_changed",
     "ticket_queued",
+    # In-app notices about customers and follow-up plans, written to staff.
+    "customer_approval_reminder",
+    "customer_approval_escalated",
+    "customer_approved",
+    "customer_rejected",
+    "follow_up_due",
+    "follow_up_overdue",
+    "birthday_greeting",
+    "dormant_reactivation",
+    "product_upgrade",
     # Automatic pushes of follow-up plans, written to the customer.
     "push_birthday_greeting",
     "push_dormant_reactivation",
