@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 
 from sqlalchemy import select
@@ -66,3 +67,18 @@ def push_for_token(secret: bytes, token: str) -> int | None:
 def push_url(base_url: str, token: str) -> str:
     """Opening this link counts as the customer engaging with the push."""
     return f"{base_url.rstrip('/')}/api/v1/public/pushes/{token}"
+
+
+PUSH_MESSAGE_PREFIX = "push-"
+
+
+def push_message_tag(token: str) -> str:
+    """The Message-ID left part of a push mail: a reply's In-Reply-To carries the token back."""
+    return PUSH_MESSAGE_PREFIX + token
+
+
+def pushes_replied_to(secret: bytes, references: str) -> list[int]:
+    """Pushes named by the Message-IDs in a reply's In-Reply-To and References headers."""
+    found = re.findall(rf"<{PUSH_MESSAGE_PREFIX}([0-9]+\.[A-Za-z0-9_-]+)@", references)
+    ids = (push_for_token(secret, token) for token in found[:20])
+    return sorted({push_id for push_id in ids if push_id is not None})

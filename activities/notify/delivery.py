@@ -24,7 +24,7 @@ from activities.notify.sms import SmsGateway
 from activities.notify.webhook import send_webhook, webhook_body
 from core import pii
 from core.settings import Settings
-from core.tokens import hash_token, push_token, push_url, status_url
+from core.tokens import hash_token, push_message_tag, push_token, push_url, status_url
 from domain.notify import NotifyChannel, language
 from models import (
     Customer,
@@ -153,7 +153,8 @@ class NotifyActivities:
             raise Skipped("the customer has no primary contact")
         lang = language(None, self._settings.notify_default_locale)
         secret = self._settings.secret_key.get_secret_value().encode()
-        link = push_url(self._base_url(), push_token(secret, int(row.payload["push_id"])))
+        token = push_token(secret, int(row.payload["push_id"]))
+        link = push_url(self._base_url(), token)
         message = self._renderer.render(
             f"push_{row.template}",
             lang,
@@ -164,7 +165,8 @@ class NotifyActivities:
             timezone=self._settings.timezone,
         )
         if row.channel == NotifyChannel.EMAIL:
-            return self._mail(pii.unseal_opt(contact.email), message, row.idempotency_key, lang)
+            address, key = pii.unseal_opt(contact.email), row.idempotency_key
+            return self._mail(address, message, key, lang, tag=push_message_tag(token))
         if row.channel == NotifyChannel.SMS:
             return self._text(pii.unseal_opt(contact.phone), message.short, row.idempotency_key)
         raise permanent(f"customers cannot be reached by {row.channel}")
@@ -192,12 +194,14 @@ class NotifyActivities:
             raise permanent(f"no {row.channel} address in the recipient's preferences")
         return self._robot(NotifyChannel(row.channel), url, prefs, message)
 
-    def _mail(self, address: str | None, message: Message, key: str, lang: str) -> Send:
+    def _mail(
+        self, address: str | None, message: Message, key: str, lang: str, tag: str | None = None
+    ) -> Send:
         if not address:
             raise permanent("no email address")
         if not self._settings.smtp_host:
             raise permanent("the email channel is not configured")
-        mail = self._email.compose(to=address, message=message, key=key, lang=lang)
+        mail = self._email.compose(to=address, message=message, key=key, lang=lang, tag=tag)
 
         async def send(_: httpx.AsyncClient) -> None:
             await self._email.send(mail)

@@ -20,8 +20,13 @@ class EmailSender:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
 
-    def compose(self, *, to: str, message: Message, key: str, lang: str) -> EmailMessage:
-        """The MIME message; an invalid address is a permanent failure."""
+    def compose(
+        self, *, to: str, message: Message, key: str, lang: str, tag: str | None = None
+    ) -> EmailMessage:
+        """The MIME message; an invalid address is a permanent failure.
+
+        `tag` becomes the Message-ID's left part, so a reply's In-Reply-To names it.
+        """
         try:
             address = validate_email(to, check_deliverability=False).normalized
         except EmailNotValidError as exc:
@@ -34,7 +39,8 @@ class EmailSender:
         mail["Subject"] = message.subject
         mail["Date"] = formatdate(usegmt=True)
         # Receivers that deduplicate by Message-ID see a re-sent message as the same one.
-        mail["Message-ID"] = f"<{hashlib.sha256(key.encode()).hexdigest()[:40]}@{domain}>"
+        left = tag or hashlib.sha256(key.encode()).hexdigest()[:40]
+        mail["Message-ID"] = f"<{left}@{domain}>"
         mail["Content-Language"] = "zh-CN" if lang == "zh" else "en"
         mail.set_content(message.body)
         return mail

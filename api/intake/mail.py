@@ -8,6 +8,7 @@ import html
 import logging
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -15,7 +16,7 @@ from email.utils import parseaddr
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
@@ -24,9 +25,9 @@ from api.tickets import service as tickets
 from core import pii
 from core.errors import AppError, Conflict
 from core.settings import Settings
-from core.tokens import ticket_for_token
+from core.tokens import pushes_replied_to, ticket_for_token
 from domain.tickets import Channel
-from models import Category, Ticket
+from models import Category, ContactPush, Ticket
 from workflows.ticket_types import CommentInput, Contact
 
 log = logging.getLogger("closedloop.mail")
@@ -45,6 +46,7 @@ class Mail:
     body: str
     message_id: str | None
     tags: list[str]
+    references: str = ""  # In-Reply-To and References: the messages this one answers
 
 
 def parse_mail(content: bytes, recipients: list[str]) -> Mail:
@@ -66,6 +68,9 @@ def parse_mail(content: bytes, recipients: list[str]) -> Mail:
         body=body.strip(),
         message_id=str(message.get("Message-ID", "")).strip()[:200] or None,
         tags=tags,
+        references=" ".join(str(message.get(h, "")) for h in ("In-Reply-To", "References"))[
+            :10_000
+        ],
     )
 
 
@@ -103,7 +108,11 @@ class InboundMail:
             return "451 4.3.0 temporary failure, try again later"
 
     async def accept(self, mail: Mail) -> str:
-        """A reply to a known ticket becomes a comment; anything else a new ticket."""
+        """A reply to a known ticket becomes a comment; anything else a new ticket.
+
+        A reply to a plan's push also counts as the customer engaging with that push.
+        """
+        await self._mark_pushes_opened(mail)
         async with self.sessions() as session:
             ticket = await self._replied_ticket(session, mail)
             if ticket is not None:
@@ -120,6 +129,18 @@ class InboundMail:
                 except Conflict:
                     pass  # a closed ticket takes no replies: the mail opens a new ticket
             return f"ticket {await self._new_ticket(session, mail)}"
+
+    async def _mark_pushes_opened(self, mail: Mail) -> None:
+        secret = self.settings.secret_key.get_secret_value().encode()
+        replied = pushes_replied_to(secret, mail.references)
+        if not replied:
+            return
+        async with self.sessions.begin() as session:
+            await session.execute(
+                update(ContactPush)
+                .where(ContactPush.id.in_(replied), ContactPush.opened_at.is_(None))
+                .values(opened_at=datetime.now(UTC))
+            )
 
     async def _replied_ticket(self, session: AsyncSession, mail: Mail) -> Ticket | None:
         for tag in mail.tags:

@@ -6,11 +6,13 @@ import asyncio
 import smtplib
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 
@@ -18,6 +20,9 @@ from api.intake.mail import InboundMail, start_mail_server
 from core import devstack
 from core.db import make_sessionmaker
 from core.settings import Settings
+from core.tokens import push_message_tag, push_token
+from models import ContactPush
+from tests.api.customer_support import create_customer
 from tests.api.intake_support import anonymous, events, make_category, submit, ticket
 from tests.conftest import Org
 
@@ -131,3 +136,44 @@ async def test_reply_token_in_the_address_reaches_the_ticket(
     view = await ticket(http, org.admin, created["number"])
     replies = [e for e in await events(http, org.admin, view["id"]) if e["type"] == "commented"]
     assert [r["data"]["body"] for r in replies] == ["Here is my order photo."]
+
+
+async def test_a_reply_to_a_push_mail_counts_as_the_customer_engaging(
+    smtp_port: int, http: httpx.AsyncClient, org: Org, engine: AsyncEngine, settings: Settings
+) -> None:
+    customer = await create_customer(http, org.manager)
+    async with make_sessionmaker(engine).begin() as session:
+        push = ContactPush(
+            customer_id=customer["id"],
+            channel="email",
+            kind="product_upgrade",
+            at=datetime.now(UTC),
+            idempotency_key=f"mail-test:{uuid.uuid4().hex}:email",
+        )
+        session.add(push)
+        await session.flush()
+        push_id = push.id
+    secret = settings.secret_key.get_secret_value().encode()
+    forged = f"<push-{push_id}.AAAAAAAAAAAAAAAAAAAAAAAA@closedloop.test>"
+    await send(
+        smtp_port, "li@example.com", "care@x.example", "Re: upgrade", "?", In_Reply_To=forged
+    )
+
+    async def opened_at() -> datetime | None:
+        async with make_sessionmaker(engine)() as session:
+            return await session.scalar(
+                select(ContactPush.opened_at).where(ContactPush.id == push_id)
+            )
+
+    assert await opened_at() is None
+    real = f"<{push_message_tag(push_token(secret, push_id))}@closedloop.test>"
+    await send(
+        smtp_port,
+        "li@example.com",
+        "care@x.example",
+        "Re: CRM 升级提醒",
+        "请安排升级，谢谢",
+        In_Reply_To=real,
+        References=f"<older@example.com> {real}",
+    )
+    assert await opened_at() is not None
