@@ -16,6 +16,7 @@ from activities.tickets import TicketActivities
 from core import pii
 from core.db import make_engine, make_sessionmaker
 from core.settings import Settings
+from domain.customers import CustomerTier
 from workflows.customer_approval import CustomerApprovalWorkflow
 from workflows.followup import FollowUpPlanWorkflow
 from workflows.notification import NotificationDelivery
@@ -39,7 +40,8 @@ def build_worker(client: Client, engine: AsyncEngine, settings: Settings) -> Wor
     notify = NotifyActivities(make_sessionmaker(engine), settings)
     customers = CustomerActivities(make_sessionmaker(engine), settings.timezone)
     dispatch = DispatchActivities(make_sessionmaker(engine))
-    followups = FollowUpActivities(make_sessionmaker(engine), client, notifier=notifier)
+    caps = {CustomerTier(tier): cap for tier, cap in settings.push_monthly_caps.items()}
+    followups = FollowUpActivities(make_sessionmaker(engine), client, caps, notifier)
     return Worker(
         client,
         task_queue=settings.temporal_task_queue,

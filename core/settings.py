@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import time
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -102,6 +102,11 @@ class Settings(BaseSettings):
     # set either end empty to send at any hour.
     push_quiet_start: time | None = time(21, 0)
     push_quiet_end: time | None = time(9, 0)
+    # Automatic pushes per customer and calendar month, by tier, e.g. {"ordinary": 2}; tiers
+    # left out keep the defaults (core 8, potential 4, ordinary 2).
+    push_monthly_caps: dict[
+        Literal["core", "potential", "ordinary"], Annotated[int, Field(ge=0)]
+    ] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _require_secrets_in_production(self) -> Settings:
