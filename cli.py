@@ -68,7 +68,10 @@ app.add_typer(keys_app, name="keys")
 def keys_rotate(
     batch: int = typer.Option(500, min=1, help="Rows re-encrypted per transaction."),
 ) -> None:
-    """Re-encrypt contact data under the current (first) key; seal legacy clear values.
+    """Re-encrypt personal data and stored credentials under the current (first) key.
+
+    Customer and ticket contacts, notification preferences (phone, robot URLs and secrets)
+    and webhook signing secrets; legacy clear values are sealed on the way.
 
     Put the new key first in CLOSEDLOOP_ENCRYPTION_KEYS, keep the old ones after it, run
     this, then drop the old keys. Blind indexes are refilled on the way.
@@ -90,8 +93,9 @@ def keys_rotate(
 
     report = asyncio.run(run())
     typer.echo(
-        f"key {ring.current_kid}: re-encrypted {report.contacts} customer contacts "
-        f"and {report.tickets} ticket contacts"
+        f"key {ring.current_kid}: re-encrypted {report.contacts} customer contacts, "
+        f"{report.tickets} ticket contacts, {report.preferences} notification preferences "
+        f"and {report.webhooks} webhook secrets"
     )
 
 

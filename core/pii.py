@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -20,7 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.crypto import Keyring
 from domain.customers import normalize_email, normalize_phone
-from models import CustomerContact, PiiAccess, Ticket
+from models import (
+    CustomerContact,
+    NotificationPreference,
+    PiiAccess,
+    Ticket,
+    WebhookSubscription,
+)
 
 if TYPE_CHECKING:
     from core.settings import Settings
@@ -179,6 +185,49 @@ def record_access(
 class RotationReport:
     contacts: int = 0
     tickets: int = 0
+    preferences: int = 0
+    webhooks: int = 0
+
+
+# Sealed columns of notification preferences: the phone and the robots' credentials.
+PREFERENCE_FIELDS = (
+    "phone",
+    "wecom_webhook_url",
+    "dingtalk_webhook_url",
+    "dingtalk_secret",
+    "feishu_webhook_url",
+    "feishu_secret",
+)
+
+
+async def _reseal_columns(
+    sessions: async_sessionmaker[AsyncSession],
+    table: Any,
+    key: Any,
+    fields: Sequence[str],
+    batch: int,
+) -> int:
+    """Re-seal `fields` of every row of `table`, `batch` rows per transaction."""
+    changed, after = 0, None
+    columns = [getattr(table, name) for name in fields]
+    while True:
+        async with sessions.begin() as session:
+            query = select(key, *columns).order_by(key).limit(batch).with_for_update()
+            if after is not None:
+                query = query.where(key > after)
+            rows = list(await session.execute(query))
+            if not rows:
+                return changed
+            for row in rows:
+                after = row[0]
+                values = {
+                    name: seal(unseal(value))
+                    for name, value in zip(fields, row[1:], strict=True)
+                    if value and needs_reseal(value)
+                }
+                if values:
+                    changed += 1
+                    await session.execute(update(table).where(key == after).values(**values))
 
 
 async def _rotate_contacts(sessions: async_sessionmaker[AsyncSession], batch: int) -> int:
@@ -269,4 +318,10 @@ async def rotate(sessions: async_sessionmaker[AsyncSession], batch: int = 500) -
     blind indexes; one transaction per `batch` rows, so it can run beside live traffic."""
     contacts = await _rotate_contacts(sessions, batch)
     tickets = await _rotate_tickets(sessions, batch)
-    return RotationReport(contacts=contacts, tickets=tickets)
+    prefs = NotificationPreference
+    preferences = await _reseal_columns(sessions, prefs, prefs.user_id, PREFERENCE_FIELDS, batch)
+    hooks = WebhookSubscription
+    webhooks = await _reseal_columns(sessions, hooks, hooks.id, ("secret",), batch)
+    return RotationReport(
+        contacts=contacts, tickets=tickets, preferences=preferences, webhooks=webhooks
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, String, Time, func
+from sqlalchemy import Boolean, DateTime, ForeignKey, String, Text, Time, func
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -24,12 +24,13 @@ class NotificationPreference(Base):
     quiet_hours_end: Mapped[time | None] = mapped_column(Time)
     timezone: Mapped[str] = mapped_column(String(64))
     locale: Mapped[str] = mapped_column(String(16))
-    phone: Mapped[str | None] = mapped_column(String(32))
-    wecom_webhook_url: Mapped[str | None] = mapped_column(String(500))
-    dingtalk_webhook_url: Mapped[str | None] = mapped_column(String(500))
-    dingtalk_secret: Mapped[str | None] = mapped_column(String(200))
-    feishu_webhook_url: Mapped[str | None] = mapped_column(String(500))
-    feishu_secret: Mapped[str | None] = mapped_column(String(200))
+    # Addresses and secrets below are sealed (core.pii): robot URLs carry access tokens.
+    phone: Mapped[str | None] = mapped_column(Text)
+    wecom_webhook_url: Mapped[str | None] = mapped_column(Text)
+    dingtalk_webhook_url: Mapped[str | None] = mapped_column(Text)
+    dingtalk_secret: Mapped[str | None] = mapped_column(Text)
+    feishu_webhook_url: Mapped[str | None] = mapped_column(Text)
+    feishu_secret: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
@@ -42,7 +43,7 @@ class WebhookSubscription(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     url: Mapped[str] = mapped_column(String(500))
-    secret: Mapped[str] = mapped_column(String(200))
+    secret: Mapped[str] = mapped_column(Text)  # sealed (core.pii)
     events: Mapped[list[str]] = mapped_column(ARRAY(String(64)))
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

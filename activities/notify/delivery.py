@@ -119,7 +119,7 @@ class NotifyActivities:
         sub = await session.get(WebhookSubscription, int(sub_id)) if sub_id.isdigit() else None
         if sub is None or not sub.active:
             raise Skipped("the webhook subscription is inactive")
-        url, secret, body = sub.url, sub.secret, webhook_body(row, ticket)
+        url, secret, body = sub.url, pii.unseal(sub.secret), webhook_body(row, ticket)
         key, event = row.idempotency_key, row.template
 
         async def send(client: httpx.AsyncClient) -> None:
@@ -184,12 +184,14 @@ class NotifyActivities:
         if row.channel == NotifyChannel.EMAIL:
             return self._mail(user.email, message, key, lang)
         if row.channel == NotifyChannel.SMS:
-            return self._text(prefs.phone if prefs else None, message.short, key)
-        url = {
-            NotifyChannel.WECOM: prefs.wecom_webhook_url if prefs else None,
-            NotifyChannel.DINGTALK: prefs.dingtalk_webhook_url if prefs else None,
-            NotifyChannel.FEISHU: prefs.feishu_webhook_url if prefs else None,
-        }.get(NotifyChannel(row.channel))
+            return self._text(pii.unseal_opt(prefs.phone if prefs else None), message.short, key)
+        url = pii.unseal_opt(
+            {
+                NotifyChannel.WECOM: prefs.wecom_webhook_url if prefs else None,
+                NotifyChannel.DINGTALK: prefs.dingtalk_webhook_url if prefs else None,
+                NotifyChannel.FEISHU: prefs.feishu_webhook_url if prefs else None,
+            }.get(NotifyChannel(row.channel))
+        )
         if not url:
             raise permanent(f"no {row.channel} address in the recipient's preferences")
         return self._robot(NotifyChannel(row.channel), url, prefs, message)
@@ -231,11 +233,11 @@ class NotifyActivities:
             if channel is NotifyChannel.WECOM:
                 await send_wecom(client, url=url, message=message)
             elif channel is NotifyChannel.DINGTALK:
-                secret = prefs.dingtalk_secret if prefs else None
+                secret = pii.unseal_opt(prefs.dingtalk_secret if prefs else None)
                 now_ms = int(now.timestamp() * 1000)
                 await send_dingtalk(client, url=url, secret=secret, message=message, now_ms=now_ms)
             else:
-                secret = prefs.feishu_secret if prefs else None
+                secret = pii.unseal_opt(prefs.feishu_secret if prefs else None)
                 now_s = int(now.timestamp())
                 await send_feishu(client, url=url, secret=secret, message=message, now_s=now_s)
 

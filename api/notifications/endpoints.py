@@ -19,6 +19,7 @@ from api.notifications.schemas import (
     WebhookOut,
 )
 from api.pagination import CursorQuery, LimitQuery, Page, fetch_page
+from core import pii
 from core.errors import NotFound
 from models import NotificationPreference, WebhookSubscription
 
@@ -74,7 +75,7 @@ async def create_webhook(
     secret = body.secret or service.new_webhook_secret()
     sub = WebhookSubscription(
         url=body.url,
-        secret=secret,
+        secret=pii.seal(secret),
         events=list(dict.fromkeys(body.events)),
         active=body.active,
         created_by=caller.user_id,

@@ -20,6 +20,7 @@ from api.notifications.schemas import (
     QuietHoursBody,
 )
 from api.pagination import Page, fetch_page
+from core import pii
 from core.errors import Invalid, NotFound
 from core.settings import Settings
 from domain.notify import NotifyChannel, language, normalize_phone
@@ -137,11 +138,11 @@ def preferences_view(prefs: NotificationPreference | None, settings: Settings) -
         quiet_hours=quiet,
         timezone=prefs.timezone,
         locale=prefs.locale,
-        phone=prefs.phone,
-        wecom_webhook_url=prefs.wecom_webhook_url,
-        dingtalk_webhook_url=prefs.dingtalk_webhook_url,
+        phone=pii.unseal_opt(prefs.phone),
+        wecom_webhook_url=pii.unseal_opt(prefs.wecom_webhook_url),
+        dingtalk_webhook_url=pii.unseal_opt(prefs.dingtalk_webhook_url),
         has_dingtalk_secret=bool(prefs.dingtalk_secret),
-        feishu_webhook_url=prefs.feishu_webhook_url,
+        feishu_webhook_url=pii.unseal_opt(prefs.feishu_webhook_url),
         has_feishu_secret=bool(prefs.feishu_secret),
     )
 
@@ -171,11 +172,12 @@ async def save_preferences(
     if prefs is None:
         prefs = NotificationPreference(user_id=caller.user_id)
         session.add(prefs)
+    # Sealed at rest: the phone is personal data, robot URLs and secrets are credentials.
     for name, value in values.items():
-        setattr(prefs, name, value)
+        setattr(prefs, name, pii.seal_opt(value))
     for secret in ("dingtalk_secret", "feishu_secret"):
         if secret in body.model_fields_set:
-            setattr(prefs, secret, getattr(body, secret))
+            setattr(prefs, secret, pii.seal_opt(getattr(body, secret)))
     prefs.channels = channels
     prefs.timezone = body.timezone
     prefs.locale = body.locale

@@ -209,3 +209,68 @@ async def test_key_rotation_re_encrypts_everything_and_keeps_it_searchable(
         pii.use_keyring(Keyring.from_strings(f"{old},{new}", blind))
         await pii.rotate(make_sessionmaker(engine))
         pii.use_keyring(previous)
+
+
+async def test_notification_addresses_and_secrets_are_sealed_and_rotated(
+    http: httpx.AsyncClient, team: Org, engine: AsyncEngine, settings: Settings
+) -> None:
+    robot = "https://oapi.dingtalk.com/robot/send?access_token=" + unique("tok")
+    body = {
+        "channels": ["in_app", "sms", "dingtalk"],
+        "phone": "138 0013 8000",
+        "dingtalk_webhook_url": robot,
+        "dingtalk_secret": "SEC" + unique("dingtalk-secret"),
+    }
+    saved = await http.put(
+        "/api/v1/users/me/notification-preferences", json=body, headers=team.agent.headers
+    )
+    assert saved.status_code == 200, saved.text
+    assert (saved.json()["phone"], saved.json()["dingtalk_webhook_url"]) == (
+        "13800138000",
+        robot,
+    )
+    hook = await http.post(
+        "/api/v1/webhooks",
+        # Inactive: later tests must not see deliveries to a host that does not exist.
+        json={"url": "https://hooks.example.com/in", "events": ["*"], "active": False},
+        headers=team.admin.headers,
+    )
+    assert hook.status_code == 201, hook.text
+
+    async def stored() -> list[str]:
+        async with engine.connect() as conn:
+            prefs = (
+                await conn.execute(
+                    text(
+                        "SELECT phone, dingtalk_webhook_url, dingtalk_secret "
+                        "FROM notification_preferences WHERE user_id = :u"
+                    ),
+                    {"u": team.agent.id},
+                )
+            ).one()
+            secret = await conn.scalar(
+                text("SELECT secret FROM webhook_subscriptions WHERE id = :i"),
+                {"i": hook.json()["id"]},
+            )
+        return [*prefs, secret]
+
+    sealed = await stored()
+    assert all(v.startswith(pii.PREFIX) for v in sealed)
+    clear = " ".join(sealed)
+    assert "13800138000" not in clear
+    assert "access_token" not in clear
+    assert hook.json()["secret"] not in clear
+
+    # A row written before sealing: clear values still work and rotation seals them.
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE notification_preferences SET phone = '13900139000' WHERE user_id = :u"),
+            {"u": team.agent.id},
+        )
+    shown = await http.get("/api/v1/users/me/notification-preferences", headers=team.agent.headers)
+    assert shown.json()["phone"] == "13900139000"
+    report = await pii.rotate(make_sessionmaker(engine))
+    assert report.preferences >= 1
+    assert all(v.startswith(pii.PREFIX) for v in await stored())
+    shown = await http.get("/api/v1/users/me/notification-preferences", headers=team.agent.headers)
+    assert shown.json()["phone"] == "13900139000"
