@@ -75,6 +75,13 @@ class SmtpServer:
     def stop(self) -> None:
         self._controller.stop()
 
+    def __enter__(self) -> SmtpServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
 
 @dataclass
 class Received:

@@ -273,10 +273,8 @@ async def plan_env() -> AsyncIterator[WorkflowEnvironment]:
 
 @pytest.fixture(scope="module")
 def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
+    with SmtpServer() as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
