@@ -10,16 +10,19 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
+from api.org.service import ensure_first_admin
 from core import devstack
 from core.codec import converter_for
 from core.crypto import Keyring
-from core.db import make_engine
+from core.db import make_engine, make_sessionmaker
 from core.migrate import upgrade
 from core.settings import Settings
+from models import User
 from worker import build_worker
 from workflows.search_attributes import ALL_KEYS
 
@@ -82,8 +85,28 @@ def settings(database_url: str, temporal_env: WorkflowEnvironment) -> Settings:
 @pytest.fixture(scope="session")
 async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
     engine = make_engine(settings.database_url)
+    await seed_first_admin(engine, settings)
     yield engine
     await engine.dispose()
+
+
+async def seed_first_admin(engine: AsyncEngine, settings: Settings) -> None:
+    """Create the configured admin before any fixture can write users, whatever the test order.
+
+    The API creates its first admin only while `users` is empty, and some fixtures (the
+    workflow desk) insert staff straight into Postgres: had they run before the `app` fixture,
+    `settings.admin_email` could never log in for the rest of the session.
+    """
+    async with make_sessionmaker(engine)() as session:
+        password = settings.admin_password.get_secret_value()
+        await ensure_first_admin(session, settings.admin_email, password)
+        found = await session.scalar(
+            select(User.id).where(func.lower(User.email) == settings.admin_email.lower())
+        )
+    if found is None:
+        raise RuntimeError(
+            f"the test database has users but no {settings.admin_email}; use a fresh database"
+        )
 
 
 @pytest.fixture(scope="session")

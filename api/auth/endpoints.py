@@ -43,7 +43,7 @@ async def login(
     if not verify_password(form.password, user.password_hash if user else None) or not (
         user and user.is_active
     ):
-        await record_failure(session, form.username, host)
+        await record_failure(session, settings, form.username, host)
         raise Unauthorized("wrong email or password")
     await clear_failures(session, form.username, host)
     ttl = timedelta(minutes=settings.access_token_ttl_minutes)

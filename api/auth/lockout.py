@@ -44,10 +44,21 @@ async def check_login_allowed(
         raise RateLimited(max(1, math.ceil((first + window - now).total_seconds())))
 
 
-async def record_failure(session: AsyncSession, email: str, host: str | None) -> None:
-    """Remember a failed login (committed at once: the request itself then fails)."""
+async def record_failure(
+    session: AsyncSession, settings: Settings, email: str, host: str | None
+) -> None:
+    """Remember a failed login (committed at once: the request itself then fails).
+
+    The same transaction drops this address's failures older than the window: no check
+    counts them any more, and without this the table only grows.
+    """
     now = datetime.now(UTC)
-    session.add(LoginFailure(email=email.lower()[:320], ip=_client_ip(host), at=now))
+    ip = _client_ip(host)
+    since = now - timedelta(seconds=settings.login_failure_window_seconds)
+    await session.execute(
+        delete(LoginFailure).where(LoginFailure.ip == ip, LoginFailure.at <= since)
+    )
+    session.add(LoginFailure(email=email.lower()[:320], ip=ip, at=now))
     await session.commit()
 
 

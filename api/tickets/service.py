@@ -272,11 +272,14 @@ def ticket_view(
         pii.record_access(session, principal.user_id, "ticket", ticket.id, shown, reason)
     sla = None
     if ticket.sla_binding:
+        events = [SlaEvent.model_validate(e) for e in ticket.sla_events]
+        # The worker's clock may run ahead of ours: never read the SLA before its last event.
+        at = max([now or datetime.now(UTC), *(e.at for e in events)])
         summary = sla_summary(
             PolicyVersion.model_validate(ticket.sla_binding["policy"]),
             CalendarSpec.model_validate(ticket.sla_binding["calendar"]),
-            [SlaEvent.model_validate(e) for e in ticket.sla_events],
-            now or datetime.now(UTC),
+            events,
+            at,
         )
         sla = SlaOut.model_validate(summary.model_dump())
     return TicketOut(

@@ -378,9 +378,11 @@ async def test_breached_filter_lists_only_breached_tickets(
         response = await client.get("/api/v1/tickets", params=params, headers=root.headers)
         assert response.status_code == 200
         items = response.json()["items"]
+        # Only ours: tickets of the time-skipping workflow tests breach on a clock months ahead.
         assert all(
             t["sla"]["first_response"]["breached"] or t["sla"]["resolution"]["breached"]
             for t in items
+            if t["category"] in (fast, slow)
         )
         return {t["id"] for t in items}
 
