@@ -43,6 +43,9 @@ async def existing_matches(
     session: AsyncSession, drafts: Sequence[CustomerDraft]
 ) -> dict[tuple[str, str], dict[str, Any]]:
     """Live customers sharing a normalized phone or name + region with any draft, by key."""
+    # A cached generic plan, made while the import's first batches left the tables tiny,
+    # would keep scanning them whole as they grow: plan each lookup for its real size.
+    await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     # Phones are matched by blind index: the database never sees them in clear.
     by_index = {
         pii.normalized_phone_index(d.phone_normalized): d.phone_normalized

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from datetime import date
 from typing import Any
 
@@ -14,8 +15,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 
-from api.customers.xlsx_reader import sheet_rows
-from core.errors import Invalid
 from core.settings import Settings
 from models import Customer, CustomerContact
 from tests.api.customer_support import Numbers, build_team, create_customer, unique
@@ -230,19 +229,49 @@ async def test_file_without_name_column_is_rejected(http: httpx.AsyncClient, tea
     assert "name" in response.json()["error"]["message"]
 
 
-def test_large_workbooks_are_read_in_a_child_process_with_the_same_rows() -> None:
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet()
-    sheet.append(["name", "founded_on", "phone"])
-    for i in range(1200):
-        sheet.append([f"公司{i}", date(2020, 1, 1 + i % 28), 13900000000 + i])
+async def test_xlsx_errors_name_the_spreadsheet_rows_across_empty_rows(
+    http: httpx.AsyncClient, team: Org
+) -> None:
+    numbers = Numbers()
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["客户名称", "手机", "客户等级", "成立日期"])
+    sheet["A4"], sheet["B4"], sheet["D4"] = unique("间隔公司"), int(numbers()), date(2018, 5, 6)
+    sheet["A7"], sheet["B7"] = unique("间隔公司"), "12345"
+    sheet["A9"], sheet["C9"] = unique("间隔公司"), "gold"
     out = io.BytesIO()
     workbook.save(out)
-    out.seek(0)
-    in_thread = list(sheet_rows(out, in_process=False))
-    out.seek(0)
-    in_child = list(sheet_rows(out, in_process=True))
-    assert len(in_child) == 1201
-    assert in_child == in_thread
-    with pytest.raises(Invalid, match="XLSX"):
-        list(sheet_rows(io.BytesIO(b"PK\x03\x04 not really a zip"), in_process=True))
+    report = await upload(http, team.manager, out.getvalue(), "间隔.xlsx", dry_run=True)
+    assert report["rows"] == 3
+    assert [(e["row"], e["field"]) for e in report["errors"]] == [(7, "phone"), (9, "tier")]
+    assert report["created"] == 1
+
+
+async def test_hostile_workbooks_are_refused_as_unreadable_files(
+    http: httpx.AsyncClient, team: Org
+) -> None:
+    workbook = Workbook(write_only=True)
+    workbook.create_sheet().append(["name"])
+    out = io.BytesIO()
+    workbook.save(out)
+    laughs = (
+        '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY a "lol"><!ENTITY b "&a;&a;&a;">]>'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        '<sheetData><row><c t="inlineStr"><is><t>&b;</t></is></c></row></sheetData></worksheet>'
+    )
+    hostile = io.BytesIO()
+    with zipfile.ZipFile(out) as source, zipfile.ZipFile(hostile, "w") as target:
+        for name in source.namelist():
+            is_sheet = name.startswith("xl/worksheets/")
+            target.writestr(name, laughs if is_sheet else source.read(name))
+    for content in (hostile.getvalue(), b"PK\x03\x04 not really a zip"):
+        response = await http.post(
+            "/api/v1/customers/import",
+            files={"file": ("bad.xlsx", content)},
+            headers=team.manager.headers,
+        )
+        assert response.status_code == 422, response.text
+        error = response.json()["error"]
+        assert error["details"]["errors"][0]["field"] == "file"
+        assert "XLSX" in error["message"]
