@@ -33,6 +33,7 @@ chaos: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.lifecycle
+	$(BIN)/python -m bench.import_customers
 
 bench-light: $(STAMP)
 	BENCH_FULL=0 $(BIN)/python -m bench

@@ -4,7 +4,8 @@
 each phase in a fresh child process (so peak RSS is that phase's own): a bare COPY of the same
 rows into a scratch table and a bare batched INSERT (the baselines), the importer on the CSV,
 a re-run of the CSV (every row a duplicate), the importer on the XLSX (after emptying the
-customer tables), and openpyxl's bare read-only iteration of the XLSX (the XLSX floor).
+customer tables), our XLSX reader's bare iteration (the XLSX floor) and openpyxl's bare
+read-only iteration (the old floor).
 Prints JSON and writes bench/results/import_customers.json.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import csv
 import json
 import os
@@ -97,12 +99,27 @@ def _children_peak_rss_mb() -> float:
 
 
 def baseline_openpyxl(path: str) -> dict[str, Any]:
-    """Floor for XLSX: openpyxl read-only iteration of the sheet, nothing else."""
+    """The old XLSX floor: openpyxl's read-only iteration of the sheet, nothing else."""
+    from openpyxl import load_workbook
+
+    started = time.perf_counter()
+    workbook = load_workbook(path, read_only=True, data_only=True)
+    try:
+        sheet = workbook.active
+        assert sheet is not None
+        rows = sum(1 for _ in sheet.iter_rows(values_only=True)) - 1
+    finally:
+        workbook.close()
+    return {"rows": rows, "seconds": time.perf_counter() - started, "peak_rss_mb": _peak_rss_mb()}
+
+
+def baseline_reader(path: str) -> dict[str, Any]:
+    """The XLSX floor: our streaming reader (`api.customers.xlsx_reader`) in this process."""
     from api.customers.xlsx_reader import sheet_rows
 
     started = time.perf_counter()
     with open(path, "rb") as stream:
-        rows = sum(1 for _ in sheet_rows(stream, in_process=False)) - 1
+        rows = sum(1 for _ in sheet_rows(stream)) - 1
     return {"rows": rows, "seconds": time.perf_counter() - started, "peak_rss_mb": _peak_rss_mb()}
 
 
@@ -157,7 +174,13 @@ def run_importer(url: str, path: str, user_id: int, department_id: int) -> dict[
     """The production importer (`api.customers.importer.import_customers`) on one file."""
     from api.customers.importer import import_customers
     from api.deps import Principal
+    from core import pii
+    from core.crypto import Keyring, new_key_spec
     from core.db import make_engine, make_sessionmaker
+
+    # Contacts are sealed as in production: a throwaway keyring for this run.
+    blind = base64.b64encode(os.urandom(32)).decode()
+    pii.use_keyring(Keyring.from_strings(new_key_spec("bench"), blind))
 
     async def go(stream: IO[bytes]) -> dict[str, Any]:
         engine = make_engine(url)
@@ -237,6 +260,7 @@ def main(rows: int) -> dict[str, Any]:
             rerun = in_child(run_importer, url, csv_path, user_id, department_id)
             empty_customers(url)
             from_xlsx = in_child(run_importer, url, xlsx_path, user_id, department_id)
+            reader_only = in_child(baseline_reader, xlsx_path)
             openpyxl_only = in_child(baseline_openpyxl, xlsx_path)
         finally:
             server.stop()
@@ -255,6 +279,7 @@ def main(rows: int) -> dict[str, Any]:
         "files": generated,
         "baseline_copy": copy,
         "baseline_batched_insert": batched,
+        "baseline_xlsx_reader": reader_only,
         "baseline_openpyxl_read_only": openpyxl_only,
         "import_csv": from_csv,
         "import_xlsx": from_xlsx,
@@ -262,7 +287,12 @@ def main(rows: int) -> dict[str, Any]:
         "ratio_csv_vs_copy": round(from_csv["seconds"] / copy["seconds"], 2),
         "ratio_csv_vs_batched_insert": round(from_csv["seconds"] / batched["seconds"], 2),
         "ratio_xlsx_vs_copy": round(from_xlsx["seconds"] / copy["seconds"], 2),
-        "ratio_xlsx_vs_openpyxl_read": round(from_xlsx["seconds"] / openpyxl_only["seconds"], 2),
+        # Load from other work slows both imports alike: this ratio is the stable figure.
+        "ratio_xlsx_vs_csv": round(from_xlsx["seconds"] / from_csv["seconds"], 2),
+        "ratio_xlsx_vs_reader": round(from_xlsx["seconds"] / reader_only["seconds"], 2),
+        "ratio_reader_vs_openpyxl_read": round(
+            reader_only["seconds"] / openpyxl_only["seconds"], 2
+        ),
         "target_seconds_per_100k": target,
         "csv_meets_target": from_csv["seconds"] * 100_000 / rows <= target,
         "xlsx_meets_target": from_xlsx["seconds"] * 100_000 / rows <= target,
