@@ -27,10 +27,12 @@ CONTACT_COLUMNS = (
 )  # fmt: skip
 EVENT_COLUMNS = ("customer_id", "at", "type", "actor", "data")
 
+# Two index lookups rather than a join: the contacts by phone index, then their customers.
 _BY_PHONE = text(
-    "SELECT c.phone_bidx, cu.id, cu.code FROM customer_contacts c "
-    "JOIN customers cu ON cu.id = c.customer_id "
-    "WHERE c.phone_bidx = ANY(:phones) AND cu.merged_into_id IS NULL"
+    "SELECT cu.id, cu.code, c.phone_bidx FROM customers cu "
+    "JOIN (SELECT DISTINCT customer_id, phone_bidx FROM customer_contacts "
+    "      WHERE phone_bidx = ANY(:phones) OFFSET 0) AS c ON cu.id = c.customer_id "
+    "WHERE cu.merged_into_id IS NULL"
 )
 _BY_NAME_REGION = text(
     "SELECT lower(cu.name), lower(cu.region), cu.id, cu.code "
@@ -43,9 +45,20 @@ async def existing_matches(
     session: AsyncSession, drafts: Sequence[CustomerDraft]
 ) -> dict[tuple[str, str], dict[str, Any]]:
     """Live customers sharing a normalized phone or name + region with any draft, by key."""
-    # A cached generic plan, made while the import's first batches left the tables tiny,
-    # would keep scanning them whole as they grow: plan each lookup for its real size.
+    # The import grows the tables faster than statistics follow: planned on a cached plan or
+    # on stale row counts, each lookup would scan them whole (quadratic over a large file).
+    # Both lookups have their index; make the planner use it.
     await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    await session.execute(text("SET LOCAL enable_seqscan = off"))
+    try:
+        return await _matches(session, drafts)
+    finally:
+        await session.execute(text("SET LOCAL enable_seqscan = on"))
+
+
+async def _matches(
+    session: AsyncSession, drafts: Sequence[CustomerDraft]
+) -> dict[tuple[str, str], dict[str, Any]]:
     # Phones are matched by blind index: the database never sees them in clear.
     by_index = {
         pii.normalized_phone_index(d.phone_normalized): d.phone_normalized
@@ -58,7 +71,7 @@ async def existing_matches(
     )
     found: dict[tuple[str, str], dict[str, Any]] = {}
     if phones:
-        for bidx, cid, code in await session.execute(_BY_PHONE, {"phones": phones}):
+        for cid, code, bidx in await session.execute(_BY_PHONE, {"phones": phones}):
             found.setdefault(
                 ("phone", by_index[bidx]), {"customer_id": cid, "code": code, "reason": "phone"}
             )
