@@ -18,7 +18,7 @@ CONCURRENCY = 8
 
 async def bench(stack: Stack, n: int | None = None) -> dict[str, Any]:
     """Both rates, their ratio and latencies."""
-    n = n or (2000 if stack.full else 300)
+    n = n or (2000 if stack.full else 200)
     https = [stack.http(headers=stack.admin_headers) for _ in range(CONCURRENCY)]
     body = {"title": "Screen flickers", "description": "after update", "category": "bench_intake"}
 

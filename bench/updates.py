@@ -16,7 +16,7 @@ from typing import Any
 from bench.baseline import BASELINE_QUEUE, UpdatableWorkflow, baseline_worker
 from bench.common import Stack, latency_ms, run_alone
 
-TICKETS = 10
+TICKETS = 5
 
 
 async def _timed(n: int, op: Callable[[int], Awaitable[object]]) -> list[float]:
@@ -31,7 +31,7 @@ async def _timed(n: int, op: Callable[[int], Awaitable[object]]) -> list[float]:
 
 async def bench(stack: Stack) -> dict[str, Any]:
     """p50/p99 of API comments and of bare updates."""
-    n = 1000 if stack.full else 200
+    n = 1000 if stack.full else 150
     async with stack.http(headers=stack.admin_headers) as http:
         ids = []
         for i in range(TICKETS):
