@@ -16,6 +16,7 @@ from typing import Any
 
 from bench import idle, intake, reads, timers, updates
 from bench.common import Stack, bench_stack, load_average, write_result
+from core.settings import Settings
 
 Bench = Callable[[Stack], Awaitable[dict[str, Any]]]
 BENCHES: dict[str, Bench] = {
@@ -59,21 +60,34 @@ def summary(name: str, r: dict[str, Any]) -> str:
     return ""
 
 
+# The worker's workflow cache per bench. Idle runs with a small cache to show RSS flat once it
+# is full; the others with the product default (CLOSEDLOOP_MAX_CACHED_WORKFLOWS, 1000), which
+# holds every timer ticket of the light run. BENCH_MAX_CACHED_WORKFLOWS overrides both.
+IDLE_CACHE = 200
+PRODUCT_CACHE = Settings.model_fields["max_cached_workflows"].default
+
+
+def cache_for(name: str) -> int:
+    override = os.environ.get("BENCH_MAX_CACHED_WORKFLOWS")
+    if override:
+        return int(override)
+    return IDLE_CACHE if name == "idle" else int(PRODUCT_CACHE)
+
+
 async def run(names: list[str]) -> dict[str, dict[str, Any]]:
-    results = {}
-    # The worker's workflow cache: 200 by default so the idle bench shows RSS flat once full;
-    # BENCH_MAX_CACHED_WORKFLOWS=1000 (the product default) to measure with a cache that holds
-    # every timer ticket.
-    cached = int(os.environ.get("BENCH_MAX_CACHED_WORKFLOWS", "200"))
-    async with bench_stack(max_cached_workflows=cached) as stack:
-        for name in names:
-            began, load = time.monotonic(), load_average()
-            results[name] = await BENCHES[name](stack)
-            results[name]["mode"] = "full" if stack.full else "light"
-            results[name]["bench_seconds"] = round(time.monotonic() - began, 1)
-            results[name]["load_average_before_after"] = [load, load_average()]
-            print(f"== {name}\n{write_result(name, results[name])}", flush=True)  # noqa: T201
-    return results
+    """Benches sharing a cache size share one stack, started fresh for each size."""
+    results: dict[str, dict[str, Any]] = {}
+    for cached in dict.fromkeys(cache_for(name) for name in names):
+        async with bench_stack(max_cached_workflows=cached) as stack:
+            for name in (n for n in names if cache_for(n) == cached):
+                began, load = time.monotonic(), load_average()
+                results[name] = await BENCHES[name](stack)
+                results[name]["mode"] = "full" if stack.full else "light"
+                results[name]["max_cached_workflows"] = cached
+                results[name]["bench_seconds"] = round(time.monotonic() - began, 1)
+                results[name]["load_average_before_after"] = [load, load_average()]
+                print(f"== {name}\n{write_result(name, results[name])}", flush=True)  # noqa: T201
+    return {name: results[name] for name in names}
 
 
 def _interrupt(signum: int, frame: object) -> None:
