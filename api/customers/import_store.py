@@ -25,7 +25,10 @@ CUSTOMER_COLUMNS = (
 CONTACT_COLUMNS = (
     "customer_id", "name", "title", "phone", "phone_bidx", "email", "email_bidx", "is_primary",
 )  # fmt: skip
-EVENT_COLUMNS = ("customer_id", "at", "type", "actor", "data")
+_CREATED_EVENTS = text(
+    "INSERT INTO customer_events (customer_id, at, type, actor, data) "
+    "SELECT id, :at, 'created', :actor, :data FROM unnest(CAST(:ids AS bigint[])) AS id"
+)
 
 # Two index lookups rather than a join: the contacts by phone index, then their customers.
 _BY_PHONE = text(
@@ -131,10 +134,17 @@ async def insert_customers(
         for cid, d in zip(ids, drafts, strict=True)
         if d.phone or d.email or d.contact_name
     ]  # fmt: skip
-    data = Jsonb({"via": "import", "approval": approval})
-    events = [(cid, now, "created", p.actor, data) for cid in ids]
     await _copy(session, "customers", CUSTOMER_COLUMNS, customers)
     if contacts:
         await _copy(session, "customer_contacts", CONTACT_COLUMNS, contacts)
-    await _copy(session, "customer_events", EVENT_COLUMNS, events)
+    # Every `created` event of a batch is alike: the server writes them from the id list.
+    await session.execute(
+        _CREATED_EVENTS,
+        {
+            "ids": ids,
+            "at": now,
+            "actor": p.actor,
+            "data": Jsonb({"via": "import", "approval": approval}),
+        },
+    )
     return ids

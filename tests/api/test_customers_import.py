@@ -198,6 +198,12 @@ async def test_agent_import_is_pending_with_approval_workflows(
     for customer in pending:
         handle = temporal_env.client.get_workflow_handle(f"customer-approval-{customer['id']}")
         assert (await handle.describe()).workflow_type == "CustomerApproval"
+        events = await http.get(
+            f"/api/v1/customers/{customer['id']}/events", headers=team.agent.headers
+        )
+        [created] = [e for e in events.json() if e["type"] == "created"]
+        assert created["data"] == {"via": "import", "approval": "pending"}
+        assert created["actor"] == f"user:{team.agent.id}"
 
 
 async def test_template_downloads_and_imports_cleanly(http: httpx.AsyncClient, team: Org) -> None:
