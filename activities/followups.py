@@ -25,6 +25,7 @@ from domain.cadence import (
     rfm_segment,
 )
 from domain.customers import CustomerSegment, CustomerTier
+from domain.notify import push_notice_key, push_recipient
 from models import (
     ContactPush,
     Customer,
@@ -194,7 +195,7 @@ class FollowUpActivities:
                 outcome, notice = await self._decide_push(session, req, prefix)
             else:  # a retry after the commit: same answer, and make sure it is on its way
                 outcome = PushOutcome(channel=done.channel, push_id=done.id)
-                notice = f"push:{done.idempotency_key}"
+                notice = push_notice_key(done.idempotency_key)
         if notice is not None and self._notifier is not None:
             await self._notifier.start([notice])
         return outcome
@@ -245,13 +246,13 @@ class FollowUpActivities:
         session.add(push)
         await session.flush()
         # The outbox carries it from here: NotificationDelivery resolves the primary contact.
-        notice = f"push:{push.idempotency_key}"
+        notice = push_notice_key(push.idempotency_key)
         payload = {**req.data, "plan_id": req.plan_id, "push_id": push.id, "kind": req.kind}
         await session.execute(
             insert(Notification)
             .values(
                 idempotency_key=notice,
-                recipient=f"customer:{req.customer_id}",
+                recipient=push_recipient(req.customer_id),
                 channel=decision.channel,
                 template=req.kind,
                 payload=payload,

@@ -112,6 +112,24 @@ def language(locale: str | None, default: str = "zh") -> str:
     return LANGUAGES[0]
 
 
+# A follow-up plan's push in the outbox: recipient `customer:<customer id>`, and a key made
+# from the push's own key. (A ticket's customer is the recipient "customer", no id.)
+PUSH_RECIPIENT_PREFIX = "customer:"
+PUSH_NOTICE_PREFIX = "push:"
+
+
+def push_recipient(customer_id: int) -> str:
+    return f"{PUSH_RECIPIENT_PREFIX}{customer_id}"
+
+
+def push_notice_key(push_key: str) -> str:
+    return f"{PUSH_NOTICE_PREFIX}{push_key}"
+
+
+def is_push(recipient: str) -> bool:
+    return recipient.startswith(PUSH_RECIPIENT_PREFIX)
+
+
 def template_file(template: str, lang: str) -> str:
     """The jinja2 file of a template in a language."""
     return f"{template}.{lang}.j2"

@@ -25,7 +25,7 @@ from activities.notify.webhook import send_webhook, webhook_body
 from core import pii
 from core.settings import Settings
 from core.tokens import hash_token, push_message_tag, push_token, push_url, status_url
-from domain.notify import NotifyChannel, language
+from domain.notify import PUSH_RECIPIENT_PREFIX, NotifyChannel, is_push, language
 from models import (
     Customer,
     CustomerContact,
@@ -40,8 +40,6 @@ from workflows.notification import DeliverNotification, DeliveryReport, FailNoti
 
 Send = Callable[[httpx.AsyncClient], Awaitable[None]]
 HEARTBEAT_EVERY_SECONDS = 2.0
-# Outbox recipient of a follow-up plan's push: `customer:<customer id>`.
-CUSTOMER_PREFIX = "customer:"
 
 
 class Skipped(Exception):
@@ -104,7 +102,7 @@ class NotifyActivities:
         ticket = await session.get(Ticket, row.ticket_id) if row.ticket_id is not None else None
         if row.channel == NotifyChannel.WEBHOOK:
             return await self._webhook(session, row, ticket)
-        if row.recipient.startswith(CUSTOMER_PREFIX):
+        if is_push(row.recipient):
             return await self._push(session, row)
         if ticket is None:
             raise Skipped("the ticket is gone")
@@ -140,7 +138,7 @@ class NotifyActivities:
 
     async def _push(self, session: AsyncSession, row: Notification) -> Send:
         """A follow-up plan's push: to the customer's primary contact, with a tracked link."""
-        customer_id = row.recipient.removeprefix(CUSTOMER_PREFIX)
+        customer_id = row.recipient.removeprefix(PUSH_RECIPIENT_PREFIX)
         customer = await session.get(Customer, int(customer_id)) if customer_id.isdigit() else None
         if customer is None:
             raise Skipped("the customer is gone")

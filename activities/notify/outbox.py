@@ -20,6 +20,7 @@ from domain.notify import (
     QuietHours,
     customer_channel,
     customer_progress,
+    is_push,
     is_urgent,
     subscribed,
     user_channels,
@@ -178,7 +179,7 @@ def delivery_input(
     push_quiet: QuietHours | None = None,
 ) -> DeliveryInput:
     """Urgency and the recipient's quiet hours, fixed when the notice is queued."""
-    if row.recipient.startswith("customer:"):  # a plan's push: never at night
+    if is_push(row.recipient):  # a plan's push: never at night
         return DeliveryInput(notification_id=row.id, quiet=push_quiet)
     quiet = None
     if (

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, status
-from sqlalchemy import and_, literal, select, update
+from sqlalchemy import and_, literal, select
 
 from api.deps import CurrentUser, ManagerOrAdmin, SessionDep, SettingsDep, TemporalDep
 from api.followups import service
@@ -23,6 +23,7 @@ from api.pagination import CursorQuery, LimitQuery, Page, fetch_page
 from api.tickets.service import request_fingerprint
 from core.errors import NotFound
 from domain.cadence import PlanStatus
+from domain.notify import PUSH_NOTICE_PREFIX, PUSH_RECIPIENT_PREFIX
 from models import ContactPush, FollowUpEvent, FollowUpPlan, Notification
 from workflows.followup_types import NewPlan, PlanAction
 
@@ -184,8 +185,8 @@ async def plan_pushes(plan_id: PlanId, caller: CurrentUser, session: SessionDep)
     """Automatic pushes this plan sent to the customer, newest first, with their delivery."""
     await service.get_plan(session, caller, plan_id)
     notice = and_(
-        Notification.idempotency_key == literal("push:") + ContactPush.idempotency_key,
-        Notification.recipient.startswith("customer:"),
+        Notification.idempotency_key == literal(PUSH_NOTICE_PREFIX) + ContactPush.idempotency_key,
+        Notification.recipient.startswith(PUSH_RECIPIENT_PREFIX),
     )
     rows = await session.execute(
         select(ContactPush, Notification.status, Notification.error)
@@ -208,15 +209,7 @@ async def push_opened(
 ) -> ContactPush:
     """Record a tracked-link hit or reply: the customer engaged, so paused channels resume."""
     await service.get_plan(session, caller, plan_id)
-    await session.execute(
-        update(ContactPush)
-        .where(
-            ContactPush.id == push_id,
-            ContactPush.plan_id == plan_id,
-            ContactPush.opened_at.is_(None),
-        )
-        .values(opened_at=datetime.now(UTC))
-    )
+    await service.mark_pushes_opened(session, [push_id], plan_id=plan_id)
     await session.commit()
     push = await session.scalar(
         select(ContactPush).where(ContactPush.id == push_id, ContactPush.plan_id == plan_id)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -23,7 +24,7 @@ from core.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
 from core.settings import Settings
 from core.temporal import start_until_created
 from domain.cadence import LIVE_STATUSES
-from models import Customer, FollowUpPlan, IdempotencyKey, User
+from models import ContactPush, Customer, FollowUpPlan, IdempotencyKey, User
 from workflows.followup import FollowUpPlanWorkflow, plan_workflow_id
 from workflows.followup_types import (
     NewPlan,
@@ -189,3 +190,16 @@ async def signal_upgrade(
             # An ended plan simply has nothing to remind.
             log.warning("could not signal %s: %s", workflow_id, exc)
     return sent
+
+
+async def mark_pushes_opened(
+    session: AsyncSession, push_ids: list[int], *, plan_id: int | None = None
+) -> None:
+    """The customer engaged (tracked link, reply): first open only; paused channels resume.
+
+    In the caller's transaction; `plan_id` confines it to one plan's pushes.
+    """
+    query = update(ContactPush).where(ContactPush.id.in_(push_ids), ContactPush.opened_at.is_(None))
+    if plan_id is not None:
+        query = query.where(ContactPush.plan_id == plan_id)
+    await session.execute(query.values(opened_at=datetime.now(UTC)))

@@ -8,7 +8,6 @@ import html
 import logging
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -16,10 +15,11 @@ from email.utils import parseaddr
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
+from api.followups.service import mark_pushes_opened
 from api.intake import service
 from api.tickets import service as tickets
 from core import pii
@@ -27,7 +27,7 @@ from core.errors import AppError, Conflict
 from core.settings import Settings
 from core.tokens import pushes_replied_to, ticket_for_token
 from domain.tickets import Channel
-from models import Category, ContactPush, Ticket
+from models import Category, Ticket
 from workflows.ticket_types import CommentInput, Contact
 
 log = logging.getLogger("closedloop.mail")
@@ -136,11 +136,7 @@ class InboundMail:
         if not replied:
             return
         async with self.sessions.begin() as session:
-            await session.execute(
-                update(ContactPush)
-                .where(ContactPush.id.in_(replied), ContactPush.opened_at.is_(None))
-                .values(opened_at=datetime.now(UTC))
-            )
+            await mark_pushes_opened(session, replied)
 
     async def _replied_ticket(self, session: AsyncSession, mail: Mail) -> Ticket | None:
         for tag in mail.tags:

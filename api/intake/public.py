@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, Response, status
 from fastapi.responses import HTMLResponse
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from api.deps import SessionDep, SettingsDep, TemporalDep
+from api.followups.service import mark_pushes_opened
 from api.intake import service
 from api.intake.embed import embed_page
 from api.intake.ratelimit import SlidingWindowLimiter
@@ -26,7 +26,7 @@ from core.errors import NotFound, PayloadTooLarge
 from core.settings import Settings
 from core.tokens import hash_token, push_for_token, status_url, ticket_for_token
 from domain.tickets import Channel
-from models import Category, ContactPush, Ticket
+from models import Category, Ticket
 from workflows.ticket_types import CommentInput, Contact, SurveyInput
 
 router = APIRouter(prefix="/public", tags=["public"])
@@ -190,11 +190,7 @@ async def push_opened(
     push_id = push_for_token(settings.secret_key.get_secret_value().encode(), token)
     if push_id is None:
         raise NotFound("unknown link")
-    await session.execute(
-        update(ContactPush)
-        .where(ContactPush.id == push_id, ContactPush.opened_at.is_(None))
-        .values(opened_at=datetime.now(UTC))
-    )
+    await mark_pushes_opened(session, [push_id])
     await session.commit()
     headers = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
     return HTMLResponse(PUSH_OPENED_PAGE, headers=headers)
