@@ -12,9 +12,10 @@ from __future__ import annotations
 import asyncio
 import json
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 from temporalio.client import WorkflowHistory
 
@@ -29,6 +30,7 @@ from worker import build_worker
 from workflows.ticket_types import AssignInput
 
 HISTORIES = Path(__file__).resolve().parent / "histories"
+T = TypeVar("T")
 TASK_QUEUE = "closedloop-record"
 
 
@@ -167,18 +169,32 @@ def compact(history_json: str) -> str:
     return '{"events": [\n' + lines + "\n]}\n"
 
 
-async def record() -> list[Path]:
-    HISTORIES.mkdir(exist_ok=True)
+async def record_scenarios(
+    directory: Path,
+    scenarios: Mapping[str, Callable[[Desk], Awaitable[T]]],
+    finish: Callable[[T], Awaitable[WorkflowHistory]],
+) -> list[Path]:
+    """Run each scenario on one stack and write its finished history as `<name>.json`."""
+    await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
     written = []
     async with time_skipping_stack() as desk:
-        for name, scenario in SCENARIOS.items():
-            history = await finished_history(await scenario(desk))
-            path = HISTORIES / f"{name}.json"
+        for name, scenario in scenarios.items():
+            history = await finish(await scenario(desk))
+            path = directory / f"{name}.json"
             path.write_text(compact(history.to_json()))
             written.append(path)
     return written
 
 
-if __name__ == "__main__":
+def report(record: Callable[[], Coroutine[Any, Any, list[Path]]]) -> None:
+    """The recorders' command line: record, then name the files written."""
     for path in asyncio.run(record()):
         print(f"wrote {path.relative_to(Path.cwd())}")  # noqa: T201
+
+
+async def record() -> list[Path]:
+    return await record_scenarios(HISTORIES, SCENARIOS, finished_history)
+
+
+if __name__ == "__main__":
+    report(record)

@@ -6,7 +6,6 @@ the same stack and format as `tests.replay.record`.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -17,9 +16,9 @@ from models import Category, Department
 from tests.replay.record import (
     HISTORIES,
     close_satisfied,
-    compact,
     finished_history,
-    time_skipping_stack,
+    record_scenarios,
+    report,
 )
 from tests.workflow.conftest import Desk, Tracked
 from workflows.ticket_types import AssignInput
@@ -68,17 +67,8 @@ SCENARIOS: dict[str, Callable[[Desk], Awaitable[Tracked]]] = {
 
 
 async def record() -> list[Path]:
-    HISTORIES.mkdir(exist_ok=True)
-    written = []
-    async with time_skipping_stack() as desk:
-        for name, scenario in SCENARIOS.items():
-            history = await finished_history(await scenario(desk))
-            path = HISTORIES / f"{name}.json"
-            path.write_text(compact(history.to_json()))
-            written.append(path)
-    return written
+    return await record_scenarios(HISTORIES, SCENARIOS, finished_history)
 
 
 if __name__ == "__main__":
-    for path in asyncio.run(record()):
-        print(f"wrote {path.relative_to(Path.cwd())}")  # noqa: T201
+    report(record)

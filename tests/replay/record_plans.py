@@ -19,7 +19,7 @@ from temporalio.client import WorkflowHandle, WorkflowHistory
 from domain.cadence import PlanChannel
 from domain.customers import Decision
 from models import Customer
-from tests.replay.record import HISTORIES, compact, time_skipping_stack
+from tests.replay.record import HISTORIES, record_scenarios, report
 from tests.workflow.conftest import Desk
 from tests.workflow.test_customer_approval import advance, pending_customer
 from tests.workflow.test_followup_plan import Desk as PlanDesk
@@ -177,17 +177,8 @@ SCENARIOS: dict[str, Callable[[Desk], Awaitable[WorkflowHandle[Any, Any]]]] = {
 
 
 async def record() -> list[Path]:
-    PLAN_HISTORIES.mkdir(parents=True, exist_ok=True)
-    written = []
-    async with time_skipping_stack() as desk:
-        for name, scenario in SCENARIOS.items():
-            history = await finished(await scenario(desk))
-            path = PLAN_HISTORIES / f"{name}.json"
-            path.write_text(compact(history.to_json()))
-            written.append(path)
-    return written
+    return await record_scenarios(PLAN_HISTORIES, SCENARIOS, finished)
 
 
 if __name__ == "__main__":
-    for path in asyncio.run(record()):
-        print(f"wrote {path.relative_to(Path.cwd())}")  # noqa: T201
+    report(record)
