@@ -35,26 +35,30 @@ TASK_QUEUE = "closedloop-record"
 
 
 @asynccontextmanager
-async def time_skipping_stack(task_queue: str = TASK_QUEUE) -> AsyncIterator[Desk]:
-    """Embedded Postgres (migrated) + time-skipping server + our worker, torn down after."""
+async def time_skipping_stack(task_queue: str = TASK_QUEUE, **settings: Any) -> AsyncIterator[Desk]:
+    """Embedded Postgres (migrated) + time-skipping server + our worker, torn down after.
+
+    `settings` overrides the worker's settings (e.g. an SMTP server to deliver to).
+    """
     with tempfile.TemporaryDirectory(prefix="closedloop-ts-") as tmp:
         postgres = devstack.PostgresProcess(Path(tmp) / "pg", devstack.free_port())
         await asyncio.to_thread(postgres.start)
         try:
             url = await asyncio.to_thread(postgres.create_database, "closedloop_record")
             await asyncio.to_thread(upgrade, url)
-            settings = Settings(
+            config = Settings(
                 env="test",
                 database_url=url,
                 temporal_task_queue=task_queue,
                 secret_key="recording-secret-key-with-32-characters!",
+                **settings,
             )
             engine = make_engine(url)
             # A neutral identity: the default (pid@host) would end up in committed histories.
             env = await start_time_skipping_env(identity="closedloop-recorder")
             try:
-                async with build_worker(env.client, engine, settings):
-                    yield Desk(env, engine, settings)
+                async with build_worker(env.client, engine, config):
+                    yield Desk(env, engine, config)
             finally:
                 await env.shutdown()
                 await engine.dispose()
@@ -173,11 +177,12 @@ async def record_scenarios(
     directory: Path,
     scenarios: Mapping[str, Callable[[Desk], Awaitable[T]]],
     finish: Callable[[T], Awaitable[WorkflowHistory]],
+    **settings: Any,
 ) -> list[Path]:
     """Run each scenario on one stack and write its finished history as `<name>.json`."""
     await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
     written = []
-    async with time_skipping_stack() as desk:
+    async with time_skipping_stack(**settings) as desk:
         for name, scenario in scenarios.items():
             history = await finish(await scenario(desk))
             path = directory / f"{name}.json"

@@ -404,7 +404,7 @@ HISTORIES = sorted(REPLAYS.glob("*.json"))
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_recorded_delivery_histories_replay_deterministically(path: Path) -> None:
-    """Quiet-hours wait then delivery; retries then a permanent failure (recorded once)."""
+    """Quiet-hours wait then delivery; retries then a permanent failure; a plan's push."""
     text = await asyncio.to_thread(path.read_text)
     history = WorkflowHistory.from_json(f"notify-replay-{path.stem}", text)
     replayer = Replayer(workflows=[NotificationDelivery], data_converter=TEST_DATA_CONVERTER)
@@ -412,10 +412,12 @@ async def test_recorded_delivery_histories_replay_deterministically(path: Path) 
     assert result.replay_failure is None
 
 
-def test_both_delivery_paths_have_a_recorded_history() -> None:
+def test_every_delivery_path_has_a_recorded_history() -> None:
+    # push_delivered: recorded after the delivery activity began to heartbeat.
     assert {p.stem for p in REPLAYS.glob("*.json")} == {
         "quiet_hours_then_delivered",
         "retried_then_permanent_failure",
+        "push_delivered",
     }
 
 
