@@ -77,11 +77,10 @@ def keys_rotate(
     this, then drop the old keys. Blind indexes are refilled on the way.
     """
     from core import pii
-    from core.crypto import Keyring
     from core.db import make_engine, make_sessionmaker
 
     settings = _settings()
-    ring = Keyring.from_settings(settings)
+    ring = settings.keyring()
     pii.use_keyring(ring)
 
     async def run() -> pii.RotationReport:

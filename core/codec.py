@@ -50,4 +50,4 @@ def converter_for(keyring: Keyring) -> DataConverter:
 
 def data_converter(settings: Settings) -> DataConverter:
     """The converter every client, worker and replayer of our workflows must use."""
-    return converter_for(Keyring.from_settings(settings))
+    return converter_for(settings.keyring())

@@ -17,13 +17,9 @@ import re
 import secrets
 import unicodedata
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-if TYPE_CHECKING:
-    from core.settings import Settings
 
 VERSION = 1
 KEY_BYTES = 32
@@ -107,14 +103,6 @@ class Keyring:
     def from_strings(cls, keys: str, blind_index_key: str) -> Keyring:
         """From the raw setting values."""
         return cls(parse_keys(keys), parse_blind_index_key(blind_index_key))
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Keyring:
-        """From `encryption_keys` and `blind_index_key`."""
-        return cls.from_strings(
-            settings.encryption_keys.get_secret_value(),
-            settings.blind_index_key.get_secret_value(),
-        )
 
     @property
     def kids(self) -> list[str]:

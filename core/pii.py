@@ -49,7 +49,7 @@ def keyring() -> Keyring:
     if _ring is None:
         from core.settings import get_settings
 
-        _ring = Keyring.from_settings(get_settings())
+        _ring = get_settings().keyring()
     return _ring
 
 
@@ -57,7 +57,7 @@ def configure(settings: Settings) -> None:
     """Install the settings' keyring unless one is installed (first app or worker wins)."""
     global _ring
     if _ring is None:
-        _ring = Keyring.from_settings(settings)
+        _ring = settings.keyring()
 
 
 def use_keyring(ring: Keyring | None) -> Keyring | None:

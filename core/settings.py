@@ -133,6 +133,12 @@ class Settings(BaseSettings):
         crypto.parse_keys(self.encryption_keys.get_secret_value())
         crypto.parse_blind_index_key(self.blind_index_key.get_secret_value())
 
+    def keyring(self) -> crypto.Keyring:
+        """The encryption keyring from `encryption_keys` and `blind_index_key`."""
+        return crypto.Keyring.from_strings(
+            self.encryption_keys.get_secret_value(), self.blind_index_key.get_secret_value()
+        )
+
 
 @lru_cache
 def get_settings() -> Settings:

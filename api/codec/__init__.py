@@ -8,7 +8,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.codec.endpoints import router
 from core.codec import EncryptionCodec
-from core.crypto import Keyring
 from core.settings import Settings
 
 
@@ -36,7 +35,7 @@ class CodecCORSMiddleware:
 
 def install_codec(app: FastAPI, settings: Settings, prefix: str) -> None:
     """Mount /codec/encode and /codec/decode with the settings' keyring and UI CORS."""
-    app.state.payload_codec = EncryptionCodec(Keyring.from_settings(settings))
+    app.state.payload_codec = EncryptionCodec(settings.keyring())
     app.include_router(router, prefix=prefix)
     if settings.temporal_ui_origins:
         app.add_middleware(

@@ -104,12 +104,12 @@ def test_production_requires_both_keys() -> None:
     with pytest.raises(ValidationError, match="CLOSEDLOOP_BLIND_INDEX_KEY"):
         Settings(env="production", secret_key=secret, encryption_keys=OLD)
     ok = Settings(env="production", secret_key=secret, encryption_keys=OLD, blind_index_key=BLIND)
-    assert Keyring.from_settings(ok).current_kid == "old"
+    assert ok.keyring().current_kid == "old"
 
 
 def test_test_and_development_settings_get_usable_keys_when_unset() -> None:
     for env in ("test", "development"):
-        assert Keyring.from_settings(Settings(env=env)).encrypt(b"x")
+        assert Settings(env=env).keyring().encrypt(b"x")
 
 
 async def test_codec_encrypts_every_payload_and_labels_the_key() -> None:
