@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Browser tests drive Debian's Chromium (Playwright's own browser download is not used).
+CHROMIUM := /usr/bin/chromium
 
 .PHONY: dev test lint typecheck unit bench bench-light chaos clean
 
@@ -22,7 +24,16 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy domain workflows activities core api models chaos worker.py cli.py
 
-test: lint typecheck
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then \
+		echo "installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "The browser tests need Debian's Chromium. Run:  sudo apt-get install -y chromium"; \
+		exit 1; \
+	fi
+
+test: lint typecheck $(CHROMIUM)
 	$(BIN)/pytest -q -p no:cacheprovider
 
 # Fault drill: SIGKILL each server under load, then verify nothing lost or doubled.
