@@ -47,7 +47,7 @@ def _field_path(loc: tuple[Any, ...]) -> str:
 
 async def _app_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else exc.headers
     return error_response(exc.status_code, exc.code, exc.message, exc.details, headers)
 
 

@@ -10,6 +10,8 @@ class AppError(Exception):
 
     status_code = 400
     code = "bad_request"
+    # Response headers the error carries (Retry-After for 503), if any.
+    headers: dict[str, str] | None = None
 
     def __init__(
         self, message: str, *, code: str | None = None, details: dict[str, Any] | None = None
@@ -57,5 +59,8 @@ class Invalid(AppError):
 
 
 class Unavailable(AppError):
+    """A dependency did not answer in time; the same request (same Idempotency-Key) may retry."""
+
     status_code = 503
     code = "unavailable"
+    headers = {"Retry-After": "2"}

@@ -47,8 +47,8 @@ class Settings(BaseSettings):
     admin_password: SecretStr = SecretStr("")
     # Local day boundaries for FB/CUS numbers.
     timezone: str = "Asia/Shanghai"
-    # How long an API request waits for a workflow update before answering 503.
-    update_timeout_seconds: float = Field(30.0, gt=0)
+    # How long an API request waits on a workflow before answering 503 with Retry-After.
+    update_timeout_seconds: float = Field(10.0, gt=0)
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     temporal_ui_port: int = 8233
