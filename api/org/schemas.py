@@ -3,13 +3,48 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, field_validator
+import email_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from models import Role
 
 # Unknown fields are refused (422) rather than dropped, so a typo never passes silently.
 _STRICT = ConfigDict(extra="forbid")
+
+
+# Checked as a syntactically valid stand-in, then restored: special-use names pass for staff.
+_STAND_IN = ".example.com"
+
+
+def _staff_email(value: str) -> str:
+    """Any valid address, including internal domains (corp.local, *.internal, localhost).
+
+    Staff accounts often live on special-use domains that customer addresses may not use;
+    the syntax rules (local part, labels, IDNA) are still the library's.
+    """
+    try:
+        return email_validator.validate_email(value, check_deliverability=False).normalized
+    except email_validator.EmailNotValidError as exc:
+        local, at, domain = value.rpartition("@")
+        suffix = domain.lower().rstrip(".").rsplit(".", 1)[-1]
+        if not at or suffix not in email_validator.SPECIAL_USE_DOMAIN_NAMES:
+            raise ValueError(str(exc)) from None
+        try:
+            checked = email_validator.validate_email(
+                f"{local}@{domain}{_STAND_IN}", check_deliverability=False
+            )
+        except email_validator.EmailNotValidError as again:
+            raise ValueError(str(again)) from None
+        return checked.normalized.removesuffix(_STAND_IN)
+
+
+StaffEmail = Annotated[
+    str,
+    Field(max_length=254, json_schema_extra={"format": "email"}),
+    AfterValidator(_staff_email),
+]
 
 
 class DepartmentCreate(BaseModel):
@@ -30,7 +65,7 @@ class DepartmentOut(BaseModel):
 
 class UserCreate(BaseModel):
     model_config = _STRICT
-    email: EmailStr
+    email: StaffEmail
     name: str = Field(min_length=1, max_length=120)
     password: str = Field(min_length=12, max_length=256)
     role: Role

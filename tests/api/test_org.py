@@ -115,3 +115,51 @@ async def test_users_me_returns_the_caller(http: httpx.AsyncClient, org: Org) ->
         assert me.json()["department_id"] == org.department_id
         assert "password" not in me.text
         assert "password_hash" not in me.json()
+
+
+async def test_staff_on_internal_domains_can_be_created_and_log_in(
+    http: httpx.AsyncClient, org: Org
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    for email in (f"ops-{tag}@corp.local", f"desk-{tag}@support.internal"):
+        created = await http.post(
+            "/api/v1/users",
+            json={
+                "email": email,
+                "name": "Internal",
+                "password": "password-123",
+                "role": "agent",
+                "department_id": org.department_id,
+            },
+            headers=org.admin.headers,
+        )
+        assert created.status_code == 201, created.text
+        assert created.json()["email"] == email
+        assert await login(http, email, "password-123")
+
+
+async def test_staff_email_syntax_is_still_checked(http: httpx.AsyncClient, org: Org) -> None:
+    for email in ("two@@corp.local", "space in@corp.local", "nobody@", "x@-bad.local"):
+        created = await http.post(
+            "/api/v1/users",
+            json={"email": email, "name": "X", "password": "password-123", "role": "agent"},
+            headers=org.admin.headers,
+        )
+        assert created.status_code == 422, (email, created.text)
+        assert created.json()["error"]["details"]["errors"][0]["field"] == "body.email"
+
+
+async def test_customer_contact_on_a_special_use_domain_is_refused(
+    http: httpx.AsyncClient, org: Org
+) -> None:
+    body = {
+        "title": "Mail bounce",
+        "description": "Replies never arrive",
+        "category": "other",
+        "channel": "staff",
+        "department_id": org.department_id,
+        "contact": {"name": "Wang", "email": "wang@shop.local"},
+    }
+    response = await http.post("/api/v1/tickets", json=body, headers=org.manager.headers)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["details"]["errors"][0]["field"].startswith("body.contact")
