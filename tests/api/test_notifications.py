@@ -112,7 +112,7 @@ async def test_preferences_round_trip_and_choose_the_inbox_language(
         "quiet_hours": {"start": "22:00", "end": "08:00"},
         "timezone": "Europe/Berlin",
         "locale": "en-GB",
-        "dingtalk_webhook_url": "https://oapi.dingtalk.example/robot/send?access_token=x",
+        "dingtalk_webhook_url": "https://oapi.dingtalk.com/robot/send?access_token=x",
         "dingtalk_secret": "SECxyz",
     }
     saved = await http.put(PREFS, json=body, headers=org.agent.headers)
