@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from activities.notify.delivery import ticket_context
+from activities.notify.prepare import ticket_context
 from activities.notify.render import Renderer
 from api.deps import Principal
 from api.notifications.destinations import checked_url
