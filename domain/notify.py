@@ -71,6 +71,18 @@ TEMPLATES = (
     "channel_parked",
 )
 PING_TEMPLATE = "ping"
+# A manual redelivery's key: `redeliver:<id of the event's first delivery>:<request key>`.
+REDELIVERY_PREFIX = "redeliver:"
+
+
+def redelivery_root(key: str) -> int | None:
+    """The first delivery a redelivery repeats; None for a first delivery."""
+    if not key.startswith(REDELIVERY_PREFIX):
+        return None
+    root = key.removeprefix(REDELIVERY_PREFIX).split(":", 1)[0]
+    return int(root) if root.isdigit() else None
+
+
 PARKED_TEMPLATE = "channel_parked"
 # Channels with a circuit breaker of their own (a person's robots; webhooks per subscription).
 BREAKER_CHANNELS = frozenset({"wecom", "dingtalk", "feishu"})

@@ -22,7 +22,13 @@ from activities.notify.webhook import send_webhook, webhook_body, webhook_secret
 from core import pii
 from core.settings import Settings
 from core.tokens import hash_token, push_message_tag, push_token, push_url, status_url
-from domain.notify import PUSH_RECIPIENT_PREFIX, NotifyChannel, is_push, language
+from domain.notify import (
+    PUSH_RECIPIENT_PREFIX,
+    NotifyChannel,
+    is_push,
+    language,
+    redelivery_root,
+)
 from models import (
     Customer,
     CustomerContact,
@@ -72,15 +78,26 @@ class Preparer:
         sub = await session.get(WebhookSubscription, int(sub_id)) if sub_id.isdigit() else None
         if sub is None or not sub.active:
             raise Skipped("the webhook subscription is inactive")
-        url, body = sub.url, webhook_body(row, ticket)
-        key, event = row.idempotency_key, row.template
+        # A redelivery sends the event's first document again, under its key.
+        root_id = redelivery_root(row.idempotency_key)
+        first = await session.get(Notification, root_id) if root_id is not None else None
+        event_row = first or row
+        url, body = sub.url, webhook_body(event_row, ticket)
+        key, event, delivery = event_row.idempotency_key, row.template, str(row.id)
 
         async def send(out: Outbound) -> None:
             # Signed at send time: the timestamp is this attempt's, the secrets today's.
             now = datetime.now(UTC)
             secrets = webhook_secrets(sub, now)
             await send_webhook(
-                out, url=url, secrets=secrets, body=body, key=key, event=event, now=now
+                out,
+                url=url,
+                secrets=secrets,
+                body=body,
+                key=key,
+                event=event,
+                now=now,
+                delivery=delivery,
             )
 
         return send

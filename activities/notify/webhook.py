@@ -49,12 +49,14 @@ async def send_webhook(
     key: str,
     event: str,
     now: datetime,
+    delivery: str,
 ) -> None:
     """POST with `X-Closedloop-Signature: t=<unix>,v1=<hex>`; the receiver deduplicates by key."""
     headers = {
         "X-Closedloop-Signature": webhook_signature(secrets, body, int(now.timestamp())),
         "X-Closedloop-Event": event,
         "Idempotency-Key": key,
+        "X-Closedloop-Delivery": delivery,
         "User-Agent": "closedloop-webhooks/1",
     }
     await out.post("webhook", url, content=body, headers=headers)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from api.audit.admin_log import record_audit
 from api.deps import AdminUser, CurrentUser, SessionDep, SettingsDep
 from api.notifications import service
+from api.notifications.delivery_endpoints import router as deliveries_router
 from api.notifications.destinations import checked_url
 from api.notifications.schemas import (
     NotificationOut,
@@ -25,6 +26,7 @@ from core.errors import NotFound
 from models import NotificationPreference, WebhookSubscription
 
 router = APIRouter(tags=["notifications"])
+router.include_router(deliveries_router)
 
 
 @router.get("/users/me/notifications", response_model=Page[NotificationOut])
