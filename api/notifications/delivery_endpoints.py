@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Path, status
 
 from api.audit.admin_log import record_audit
 from api.deps import AdminUser, CurrentUser, SessionDep, SettingsDep, TemporalDep
@@ -20,10 +21,14 @@ from api.notifications.delivery_schemas import (
     SecretRotated,
 )
 from api.pagination import CursorQuery, LimitQuery
+from api.schema_rules import ID_MAX, INT4_MAX
 from core.errors import NotFound
 from models import WebhookSubscription
 
 router = APIRouter(tags=["deliveries"])
+WebhookId = Annotated[int, Path(ge=1, le=INT4_MAX)]
+DeliveryId = Annotated[int, Path(ge=1, le=ID_MAX)]
+UserId = Annotated[int, Path(ge=1, le=INT4_MAX)]
 HOOK = "/webhooks/{webhook_id}"
 MINE = "/users/me/notification-channels/{channel}"
 
@@ -41,7 +46,7 @@ def _hook(webhook_id: int) -> Target:
 
 @router.get(f"{HOOK}/deliveries", response_model=DeliveryList)
 async def webhook_deliveries(
-    webhook_id: int,
+    webhook_id: WebhookId,
     _: AdminUser,
     session: SessionDep,
     limit: LimitQuery = 50,
@@ -58,8 +63,8 @@ async def webhook_deliveries(
     response_model=DeliveryOut,
 )
 async def redeliver_webhook(
-    webhook_id: int,
-    delivery_id: int,
+    webhook_id: WebhookId,
+    delivery_id: DeliveryId,
     caller: AdminUser,
     session: SessionDep,
     settings: SettingsDep,
@@ -77,7 +82,7 @@ async def redeliver_webhook(
 
 @router.post(f"{HOOK}/test", status_code=status.HTTP_202_ACCEPTED, response_model=DeliveryOut)
 async def send_webhook_test(
-    webhook_id: int,
+    webhook_id: WebhookId,
     caller: AdminUser,
     session: SessionDep,
     settings: SettingsDep,
@@ -93,14 +98,16 @@ async def send_webhook_test(
 
 
 @router.get(f"{HOOK}/state", response_model=ChannelState)
-async def webhook_state(webhook_id: int, _: AdminUser, session: SessionDep) -> ChannelState:
+async def webhook_state(webhook_id: WebhookId, _: AdminUser, session: SessionDep) -> ChannelState:
     """The circuit breaker: consecutive failures and whether deliveries are parked."""
     await _webhook(session, webhook_id)
     return await deliveries.channel_state(session, _hook(webhook_id))
 
 
 @router.post(f"{HOOK}/resume", response_model=ChannelState)
-async def resume_webhook(webhook_id: int, caller: AdminUser, session: SessionDep) -> ChannelState:
+async def resume_webhook(
+    webhook_id: WebhookId, caller: AdminUser, session: SessionDep
+) -> ChannelState:
     """Un-park a webhook: new events are delivered again."""
     await _webhook(session, webhook_id)
     await record_audit(session, caller, "webhook.resume", "webhook", webhook_id)
@@ -109,7 +116,7 @@ async def resume_webhook(webhook_id: int, caller: AdminUser, session: SessionDep
 
 @router.post(f"{HOOK}/rotate-secret", response_model=SecretRotated)
 async def rotate_webhook_secret(
-    webhook_id: int, body: RotateSecret, caller: AdminUser, session: SessionDep
+    webhook_id: WebhookId, body: RotateSecret, caller: AdminUser, session: SessionDep
 ) -> SecretRotated:
     """A new signing secret, shown once; the old one keeps signing for `overlap`."""
     sub = await _webhook(session, webhook_id)
@@ -142,7 +149,7 @@ async def my_channel_deliveries(
 )
 async def redeliver_mine(
     channel: RobotChannel,
-    delivery_id: int,
+    delivery_id: DeliveryId,
     caller: CurrentUser,
     session: SessionDep,
     settings: SettingsDep,
@@ -180,7 +187,7 @@ async def my_channel_state(
 
 @router.post("/users/{user_id}/notification-channels/{channel}/resume", response_model=ChannelState)
 async def resume_robot(
-    user_id: int, channel: RobotChannel, caller: AdminUser, session: SessionDep
+    user_id: UserId, channel: RobotChannel, caller: AdminUser, session: SessionDep
 ) -> ChannelState:
     """Un-park a person's robot channel (admins)."""
     await record_audit(session, caller, "notify_channel.resume", "user", user_id)

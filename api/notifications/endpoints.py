@@ -10,6 +10,7 @@ from sqlalchemy import select
 from api.audit.admin_log import record_audit
 from api.deps import AdminUser, CurrentUser, SessionDep, SettingsDep
 from api.notifications import service
+from api.notifications.delivery_endpoints import WebhookId
 from api.notifications.delivery_endpoints import router as deliveries_router
 from api.notifications.destinations import checked_url
 from api.notifications.schemas import (
@@ -104,7 +105,9 @@ async def list_webhooks(
 
 
 @router.delete("/webhooks/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def deactivate_webhook(webhook_id: int, caller: AdminUser, session: SessionDep) -> Response:
+async def deactivate_webhook(
+    webhook_id: WebhookId, caller: AdminUser, session: SessionDep
+) -> Response:
     """Stop a subscription: nothing new is queued; pending deliveries are skipped."""
     sub = await session.get(WebhookSubscription, webhook_id)
     if sub is None:
