@@ -8,6 +8,7 @@ from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
@@ -36,6 +37,8 @@ class NotifyActivities:
         self._settings = settings
         self._preparer = Preparer(settings)
         self._allowlist = parse_allowlist(settings.outbound_allowlist)
+        # Built once: loading the CA bundle per delivery costs more than the POST itself.
+        self._tls = httpx.create_ssl_context()
 
     @activity.defn(name="deliver_notification")
     async def deliver_notification(self, inp: DeliverNotification) -> DeliveryReport:
@@ -62,7 +65,7 @@ class NotifyActivities:
         exchange = Exchange()
         try:
             timeout = self._settings.notify_http_timeout_seconds
-            async with guarded_client(self._allowlist, timeout) as client:
+            async with guarded_client(self._allowlist, timeout, self._tls) as client:
                 out = Outbound(client, self._settings.outbound_max_response_bytes, exchange)
                 await heartbeating(send(out))
         except ApplicationError as err:
