@@ -117,6 +117,10 @@ class Settings(BaseSettings):
     outbound_max_response_bytes: int = Field(65_536, ge=1024)
     # Consecutive failed deliveries after which a webhook or robot channel is parked.
     outbound_breaker_threshold: int = Field(5, ge=1)
+    # NotificationDelivery runs on its own task queue and worker slots, so slow or broken
+    # receivers cannot hold up ticket timers; empty: "<temporal_task_queue>-notify".
+    notify_task_queue: str = ""
+    notify_max_concurrent_deliveries: int = Field(20, ge=1)
 
     @model_validator(mode="after")
     def _require_secrets_in_production(self) -> Settings:
@@ -125,6 +129,11 @@ class Settings(BaseSettings):
         self._check_encryption_keys()
         parse_allowlist(self.outbound_allowlist)  # a typo fails at start, not at send time
         return self
+
+    @property
+    def delivery_task_queue(self) -> str:
+        """The task queue of NotificationDelivery workflows and their activities."""
+        return self.notify_task_queue or f"{self.temporal_task_queue}-notify"
 
     @property
     def https_required(self) -> bool:

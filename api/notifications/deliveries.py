@@ -136,7 +136,7 @@ async def _queue(
             "NotificationDelivery",
             DeliveryInput(notification_id=row.id, urgent=True),
             id=f"notify-{row.id}",
-            task_queue=settings.temporal_task_queue,
+            task_queue=settings.delivery_task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         )
     return delivery_item(row)

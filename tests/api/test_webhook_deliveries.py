@@ -11,8 +11,10 @@ import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from temporalio.testing import WorkflowEnvironment
 
 from core import pii
+from core.settings import Settings
 from models import Notification, NotificationPreference, WebhookSubscription
 from tests.api.test_notifications import open_ticket, set_status
 from tests.conftest import Member, Org, repo_root
@@ -296,3 +298,23 @@ async def test_my_robot_channel_deliveries_are_mine_and_a_test_send_reaches_it(
             select(Notification).where(Notification.user_id == org.agent.id)
         )
         assert all(r.channel in ("in_app", "wecom") for r in rows)
+
+
+async def test_deliveries_run_on_their_own_task_queue(
+    http: httpx.AsyncClient,
+    org: Org,
+    receiver: HttpReceiver,
+    subscribe: Subscribe,
+    settings: Settings,
+    temporal_env: WorkflowEnvironment,
+) -> None:
+    sub = await subscribe(receiver.url("/queued"), ["status_changed"])
+    ticket = await open_ticket(http, org, org.agent)
+    await set_status(http, org, ticket, "processing")
+    [delivery] = await settled(http, org.admin, f"/api/v1/webhooks/{sub['id']}/deliveries", 1)
+    handle = temporal_env.client.get_workflow_handle(f"notify-{delivery['id']}")
+    described = await handle.describe()
+    assert described.task_queue == settings.delivery_task_queue
+    assert settings.delivery_task_queue != settings.temporal_task_queue
+    ticket_run = await temporal_env.client.get_workflow_handle(ticket["workflow_id"]).describe()
+    assert ticket_run.task_queue == settings.temporal_task_queue
