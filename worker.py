@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
@@ -32,8 +33,37 @@ WORKFLOWS = [
 ]
 
 
-def build_worker(client: Client, engine: AsyncEngine, settings: Settings) -> Worker:
-    """The worker for our task queue; workflows are cached up to `max_cached_workflows`."""
+class Workers:
+    """Several workers started and drained together (`async with`)."""
+
+    def __init__(self, *workers: Worker) -> None:
+        self.workers = workers
+        self._stack = contextlib.AsyncExitStack()
+
+    async def __aenter__(self) -> Workers:
+        for worker in self.workers:
+            await self._stack.enter_async_context(worker)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._stack.aclose()
+
+
+def build_delivery_worker(client: Client, notify: NotifyActivities, settings: Settings) -> Worker:
+    """NotificationDelivery and its activities on their own queue and slots: a slow receiver
+    holds only delivery slots, never the ticket workflows' timers and updates."""
+    return Worker(
+        client,
+        task_queue=settings.delivery_task_queue,
+        workflows=[NotificationDelivery],
+        activities=[notify.deliver_notification, notify.fail_notification],
+        max_concurrent_activities=settings.notify_max_concurrent_deliveries,
+        max_cached_workflows=min(settings.max_cached_workflows, 200),
+    )
+
+
+def build_worker(client: Client, engine: AsyncEngine, settings: Settings) -> Workers:
+    """The workers for our task queues; workflows are cached up to `max_cached_workflows`."""
     pii.configure(settings)  # the keyring of sealed contact fields
     notifier = DeliveryStarter(client, make_sessionmaker(engine), settings)
     tickets = TicketActivities(make_sessionmaker(engine), notifier)
@@ -42,9 +72,11 @@ def build_worker(client: Client, engine: AsyncEngine, settings: Settings) -> Wor
     dispatch = DispatchActivities(make_sessionmaker(engine))
     caps = {CustomerTier(tier): cap for tier, cap in settings.push_monthly_caps.items()}
     followups = FollowUpActivities(make_sessionmaker(engine), client, caps, notifier)
-    return Worker(
+    main = Worker(
         client,
         task_queue=settings.temporal_task_queue,
+        # NotificationDelivery stays here too: deliveries started before they had a queue
+        # of their own finish on this one.
         workflows=WORKFLOWS,
         activities=[
             tickets.create_ticket_record,
@@ -62,6 +94,7 @@ def build_worker(client: Client, engine: AsyncEngine, settings: Settings) -> Wor
         ],
         max_cached_workflows=settings.max_cached_workflows,
     )
+    return Workers(main, build_delivery_worker(client, notify, settings))
 
 
 async def run_worker(settings: Settings) -> None:

@@ -20,6 +20,7 @@ from api.followups.endpoints import router as followups_router
 from api.intake import install_intake
 from api.middleware import RequestContextMiddleware
 from api.notifications.endpoints import router as notifications_router
+from api.openapi_links import install_openapi_links
 from api.ops.endpoints import router as ops_router
 from api.org.endpoints import router as org_router
 from api.org.service import ensure_first_admin
@@ -103,4 +104,5 @@ def create_app(
         excluded=(f"{API_PREFIX}/public", f"{API_PREFIX}/codec"),
     )
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.env == "production")
+    install_openapi_links(app)
     return app

@@ -129,7 +129,7 @@ async def run_drill(config: DrillConfig, out: Path | None) -> dict[str, Any]:
     smtp.start()
     hooks.start()
     root = Path(tempfile.mkdtemp(prefix="closedloop-chaos-"))
-    stack = Stack(root, smtp.port)
+    stack = Stack(root, smtp.port, hooks.port)
     ledger = Ledger()
     client = Client(stack.base_url, ledger, config.op_timeout)
     started = time.monotonic()

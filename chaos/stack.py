@@ -59,7 +59,7 @@ class AppProcess:
 class Stack:
     """Postgres, Temporal dev server, worker and API on free loopback ports under `root`."""
 
-    def __init__(self, root: Path, smtp_port: int) -> None:
+    def __init__(self, root: Path, smtp_port: int, webhook_port: int | None = None) -> None:
         self.root = root
         self.logs = root / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
@@ -94,6 +94,8 @@ class Stack:
             "CLOSEDLOOP_LOG_JSON": "true",
             "CLOSEDLOOP_LOG_LEVEL": "WARNING",
         }
+        if webhook_port is not None:  # the local sink is a loopback address: allowlisted
+            self.env["CLOSEDLOOP_OUTBOUND_ALLOWLIST"] = f'["127.0.0.1:{webhook_port}"]'
         if hasattr(crypto, "new_key_spec"):  # payload and PII encryption: one key for all
             self.env["CLOSEDLOOP_ENCRYPTION_KEYS"] = crypto.new_key_spec("chaos")
             self.env["CLOSEDLOOP_BLIND_INDEX_KEY"] = crypto.new_blind_index_key()

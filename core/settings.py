@@ -10,6 +10,7 @@ from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core import crypto
+from domain.outbound import parse_allowlist
 
 
 class Settings(BaseSettings):
@@ -107,13 +108,39 @@ class Settings(BaseSettings):
     push_monthly_caps: dict[
         Literal["core", "potential", "ordinary"], Annotated[int, Field(ge=0)]
     ] = Field(default_factory=dict)
+    # Outbound HTTP (webhooks, robots, SMS gateway). https only: None means in production only.
+    outbound_https_only: bool | None = None
+    # Internal destinations the worker may reach anyway: "10.0.0.5:8080", "10.1.0.0/16".
+    outbound_allowlist: list[str] = Field(default_factory=list)
+    # Hosts robot URLs may name besides the vendors' own, e.g. an egress proxy.
+    robot_proxy_hosts: list[str] = Field(default_factory=list)
+    outbound_max_response_bytes: int = Field(65_536, ge=1024)
+    # Consecutive failed deliveries after which a webhook or robot channel is parked.
+    outbound_breaker_threshold: int = Field(5, ge=1)
+    # NotificationDelivery runs on its own task queue and worker slots, so slow or broken
+    # receivers cannot hold up ticket timers; empty: "<temporal_task_queue>-notify".
+    notify_task_queue: str = ""
+    notify_max_concurrent_deliveries: int = Field(20, ge=1)
 
     @model_validator(mode="after")
     def _require_secrets_in_production(self) -> Settings:
         if self.env == "production" and len(self.secret_key.get_secret_value()) < 32:
             raise ValueError("CLOSEDLOOP_SECRET_KEY must be set to at least 32 characters")
         self._check_encryption_keys()
+        parse_allowlist(self.outbound_allowlist)  # a typo fails at start, not at send time
         return self
+
+    @property
+    def delivery_task_queue(self) -> str:
+        """The task queue of NotificationDelivery workflows and their activities."""
+        return self.notify_task_queue or f"{self.temporal_task_queue}-notify"
+
+    @property
+    def https_required(self) -> bool:
+        """Webhook and robot URLs must be https (always in production unless turned off)."""
+        if self.outbound_https_only is None:
+            return self.env == "production"
+        return self.outbound_https_only
 
     def _check_encryption_keys(self) -> None:
         """Production requires both keys; development/test generate per-process ones if unset."""

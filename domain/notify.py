@@ -6,7 +6,7 @@ import base64
 import hashlib
 import hmac
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
@@ -66,7 +66,26 @@ TEMPLATES = (
     "push_birthday_greeting",
     "push_dormant_reactivation",
     "push_product_upgrade",
+    # Outbound channels: a test send, and the notice that a failing channel was parked.
+    "ping",
+    "channel_parked",
 )
+PING_TEMPLATE = "ping"
+# A manual redelivery's key: `redeliver:<id of the event's first delivery>:<request key>`.
+REDELIVERY_PREFIX = "redeliver:"
+
+
+def redelivery_root(key: str) -> int | None:
+    """The first delivery a redelivery repeats; None for a first delivery."""
+    if not key.startswith(REDELIVERY_PREFIX):
+        return None
+    root = key.removeprefix(REDELIVERY_PREFIX).split(":", 1)[0]
+    return int(root) if root.isdigit() else None
+
+
+PARKED_TEMPLATE = "channel_parked"
+# Channels with a circuit breaker of their own (a person's robots; webhooks per subscription).
+BREAKER_CHANNELS = frozenset({"wecom", "dingtalk", "feishu"})
 
 
 class QuietHours(BaseModel):
@@ -197,9 +216,23 @@ def http_outcome(status: int) -> HttpOutcome:
     return HttpOutcome.PERMANENT
 
 
-def webhook_signature(secret: str, body: bytes) -> str:
-    """`X-Closedloop-Signature`: sha256=<hex HMAC-SHA256 of the exact body>."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def webhook_signature(secrets: Sequence[str], body: bytes, timestamp: int) -> str:
+    """`X-Closedloop-Signature`: `t=<unix>,v1=<hex>` with one v1 per current secret.
+
+    Each v1 is the hex HMAC-SHA256 of `"<t>.<body>"`: a receiver can reject old timestamps.
+    """
+    signed = f"{timestamp}.".encode() + body
+    macs = [hmac.new(s.encode(), signed, hashlib.sha256).hexdigest() for s in secrets]
+    return ",".join([f"t={timestamp}", *(f"v1={mac}" for mac in macs)])
+
+
+def signing_secrets(
+    current: str, previous: str | None, previous_until: datetime | None, now: datetime
+) -> list[str]:
+    """The secrets that sign now: the current one, plus the previous during its overlap."""
+    if previous and previous_until is not None and now < previous_until:
+        return [current, previous]
+    return [current]
 
 
 def dingtalk_sign(secret: str, timestamp_ms: int) -> str:

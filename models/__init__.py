@@ -11,7 +11,7 @@ from models.customers import (
 )
 from models.followups import ContactPush, FollowUpEvent, FollowUpPlan
 from models.intake import Category, ExternalRef, PublicToken, RoundRobinCursor, RoutingRule
-from models.notifications import Notification
+from models.notifications import DeliveryBreaker, Notification
 from models.notify_prefs import NotificationPreference, WebhookSubscription
 from models.org import ApiKey, Department, Role, User
 from models.pii_access import PiiAccess
@@ -30,6 +30,7 @@ __all__ = [
     "CustomerCounter",
     "CustomerEvent",
     "CustomerInteraction",
+    "DeliveryBreaker",
     "Department",
     "ExternalRef",
     "FollowUpEvent",

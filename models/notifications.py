@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -33,12 +33,35 @@ class Notification(Base):
     # A permanent delivery failure: why, and when; the ticket timeline shows it.
     error: Mapped[str | None] = mapped_column(Text)
     failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The last HTTP answer of an outbound channel (webhook, robot, SMS gateway).
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    latency_ms: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         Index("ix_notifications_user_id_id", "user_id", "id"),
+        Index(
+            "ix_notifications_recipient_id",
+            "recipient",
+            "id",
+            postgresql_where=text("channel <> 'in_app'"),
+        ),
         Index(
             "ix_notifications_failed_ticket_id",
             "ticket_id",
             postgresql_where=text("status = 'failed'"),
         ),
+    )
+
+
+class DeliveryBreaker(Base):
+    """A destination's run of failed deliveries; parked once it reaches the threshold."""
+
+    __tablename__ = "delivery_breakers"
+
+    # "webhook:<id>" or "user:<id>:<channel>" (a person's robot channel).
+    destination: Mapped[str] = mapped_column(String(64), primary_key=True)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    parked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )

@@ -44,6 +44,9 @@ class WebhookSubscription(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     url: Mapped[str] = mapped_column(String(500))
     secret: Mapped[str] = mapped_column(Text)  # sealed (core.pii)
+    # After a rotation the old secret still signs (a second v1) until `previous_secret_until`.
+    previous_secret: Mapped[str | None] = mapped_column(Text)  # sealed
+    previous_secret_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     events: Mapped[list[str]] = mapped_column(ARRAY(String(64)))
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

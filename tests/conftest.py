@@ -23,6 +23,7 @@ from core.db import make_engine, make_sessionmaker
 from core.migrate import upgrade
 from core.settings import Settings
 from models import User
+from tests.notify_support import RECEIVER_ALLOWLIST
 from worker import build_worker
 from workflows.search_attributes import ALL_KEYS
 
@@ -79,6 +80,7 @@ def settings(database_url: str, temporal_env: WorkflowEnvironment) -> Settings:
         blind_index_key=TEST_BLIND_INDEX_KEY,
         admin_email="root@example.com",
         admin_password="root-password-123",
+        outbound_allowlist=RECEIVER_ALLOWLIST,
     )
 
 

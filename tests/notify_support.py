@@ -24,6 +24,9 @@ from core.devstack import free_port
 
 # How long a test waits for a delivery to arrive or a row to change (real time).
 WAIT_SECONDS = 20.0
+# The one loopback port the test settings allowlist: receivers listen here, one at a time.
+RECEIVER_PORT = free_port()
+RECEIVER_ALLOWLIST = [f"127.0.0.1:{RECEIVER_PORT}"]
 
 
 class Mailbox:
@@ -123,9 +126,9 @@ class HttpReceiver:
 
 
 @asynccontextmanager
-async def http_receiver() -> AsyncIterator[HttpReceiver]:
-    """A real HTTP server (uvicorn) on 127.0.0.1 in this event loop."""
-    receiver = HttpReceiver(port=free_port())
+async def http_receiver(port: int = RECEIVER_PORT) -> AsyncIterator[HttpReceiver]:
+    """A real HTTP server (uvicorn) on 127.0.0.1 in this event loop (the allowlisted port)."""
+    receiver = HttpReceiver(port=port)
     app = Starlette(routes=[Route("/{path:path}", receiver._handle, methods=["POST"])])
     config = uvicorn.Config(
         app, host="127.0.0.1", port=receiver.port, log_level="warning", lifespan="off"

@@ -3,58 +3,42 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import hmac
-from collections.abc import Awaitable, Callable
+import logging
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
-from activities.notify.email import EmailSender
-from activities.notify.errors import permanent
-from activities.notify.render import Message, Renderer
-from activities.notify.robots import send_dingtalk, send_feishu, send_wecom
-from activities.notify.sms import SmsGateway
-from activities.notify.webhook import send_webhook, webhook_body
-from core import pii
+from activities.notify.breaker import destination_of, is_parked, record_failure, record_success
+from activities.notify.errors import REFUSED, Exchange, Outbound
+from activities.notify.guard import guarded_client
+from activities.notify.prepare import Preparer, Skipped
 from core.settings import Settings
-from core.tokens import hash_token, push_message_tag, push_token, push_url, status_url
-from domain.notify import PUSH_RECIPIENT_PREFIX, NotifyChannel, is_push, language
-from models import (
-    Customer,
-    CustomerContact,
-    Notification,
-    NotificationPreference,
-    PublicToken,
-    Ticket,
-    User,
-    WebhookSubscription,
-)
+from domain.notify import PING_TEMPLATE
+from domain.outbound import parse_allowlist
+from models import Notification
 from workflows.notification import DeliverNotification, DeliveryReport, FailNotification
 
-Send = Callable[[httpx.AsyncClient], Awaitable[None]]
 HEARTBEAT_EVERY_SECONDS = 2.0
-
-
-class Skipped(Exception):
-    """Nothing to send any more (recipient deactivated, subscription switched off)."""
+PARKED = "the channel is parked after repeated failures; a test send or an admin resumes it"
+log = logging.getLogger("closedloop.notify")
 
 
 class NotifyActivities:
-    """Holds the session factory, settings, templates and channel adapters."""
+    """Holds the session factory, settings and the message preparer."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
         self._sessions = sessions
         self._settings = settings
-        self._renderer = Renderer()
-        self._email = EmailSender(settings)
-        self._sms = SmsGateway(settings)
+        self._preparer = Preparer(settings)
+        self._allowlist = parse_allowlist(settings.outbound_allowlist)
+        # Built once: loading the CA bundle per delivery costs more than the POST itself.
+        self._tls = httpx.create_ssl_context()
 
     @activity.defn(name="deliver_notification")
     async def deliver_notification(self, inp: DeliverNotification) -> DeliveryReport:
@@ -65,207 +49,99 @@ class NotifyActivities:
                 return DeliveryReport(status="skipped", detail="the notification is gone")
             if row.status != "pending":
                 return DeliveryReport(status="skipped", detail=f"already {row.status}")
+            destination = destination_of(row)
+            # A test send goes through a parked channel: its success is what resumes it.
+            paused = destination and row.template != PING_TEMPLATE
+            if paused and await is_parked(session, destination or ""):
+                row.status, row.error = "parked", PARKED
+                return DeliveryReport(status="parked", detail=PARKED)
             row.attempts += 1
         try:
             async with self._sessions.begin() as session:
-                send = await self._prepare(session, row)
+                send = await self._preparer.prepare(session, row)
         except Skipped as why:
-            await self._finish(row.id, "skipped", error=str(why))
+            await self._finish(row, "skipped", error=str(why))
             return DeliveryReport(status="skipped", detail=str(why))
-        timeout = self._settings.notify_http_timeout_seconds
-        async with httpx.AsyncClient(timeout=timeout) as client:
-            await heartbeating(send(client))
-        await self._finish(row.id, "delivered")
+        exchange = Exchange()
+        try:
+            timeout = self._settings.notify_http_timeout_seconds
+            async with guarded_client(self._allowlist, timeout, self._tls) as client:
+                out = Outbound(client, self._settings.outbound_max_response_bytes, exchange)
+                await heartbeating(send(out))
+        except ApplicationError as err:
+            self._log_failure(row, exchange, err)
+            if err.type == REFUSED:  # nothing was sent, and retrying cannot change that
+                await self._finish(row, "refused", error=err.message, exchange=exchange)
+                return DeliveryReport(status="refused", detail=err.message)
+            await self._note_attempt(row.id, exchange, err.message)
+            raise
+        await self._finish(row, "delivered", exchange=exchange)
         return DeliveryReport(status="delivered")
 
     @activity.defn(name="fail_notification")
     async def fail_notification(self, inp: FailNotification) -> None:
         """Record a permanent failure on the row; the ticket timeline shows it."""
-        await self._finish(inp.notification_id, "failed", error=inp.error)
+        async with self._sessions() as session:
+            row = await session.get(Notification, inp.notification_id)
+        if row is not None:
+            await self._finish(row, "failed", error=inp.error)
 
-    async def _finish(self, notification_id: int, status: str, *, error: str | None = None) -> None:
-        now = datetime.now(UTC)
-        values: dict[str, Any] = {"status": status, "error": error}
-        if status == "delivered":
-            values["delivered_at"] = now
-        elif status == "failed":
-            values["failed_at"] = now
+    def _log_failure(self, row: Notification, exchange: Exchange, err: ApplicationError) -> None:
+        """One line per failed attempt; the traceback only when debugging."""
+        log.warning(
+            "delivery attempt failed: %s host=%s status=%s attempt=%d notification=%d: %s",
+            row.channel,
+            exchange.host,
+            exchange.status,
+            activity.info().attempt,
+            row.id,
+            err.message,
+            exc_info=log.isEnabledFor(logging.DEBUG),
+        )
+
+    async def _note_attempt(self, notification_id: int, exchange: Exchange, error: str) -> None:
+        """The answer of an attempt that will be retried: visible in the delivery list."""
         async with self._sessions.begin() as session:
             await session.execute(
                 update(Notification)
                 .where(Notification.id == notification_id, Notification.status == "pending")
-                .values(**values)
+                .values(
+                    error=error, response_status=exchange.status, latency_ms=exchange.latency_ms
+                )
             )
 
-    async def _prepare(self, session: AsyncSession, row: Notification) -> Send:
-        """Resolve the address at delivery time and render the message."""
-        ticket = await session.get(Ticket, row.ticket_id) if row.ticket_id is not None else None
-        if row.channel == NotifyChannel.WEBHOOK:
-            return await self._webhook(session, row, ticket)
-        if is_push(row.recipient):
-            return await self._push(session, row)
-        if ticket is None:
-            raise Skipped("the ticket is gone")
-        if row.recipient == "customer":
-            return await self._to_customer(session, row, ticket)
-        return await self._to_user(session, row, ticket)
-
-    async def _webhook(
-        self, session: AsyncSession, row: Notification, ticket: Ticket | None
-    ) -> Send:
-        sub_id = row.recipient.removeprefix("webhook:")
-        sub = await session.get(WebhookSubscription, int(sub_id)) if sub_id.isdigit() else None
-        if sub is None or not sub.active:
-            raise Skipped("the webhook subscription is inactive")
-        url, secret, body = sub.url, pii.unseal(sub.secret), webhook_body(row, ticket)
-        key, event = row.idempotency_key, row.template
-
-        async def send(client: httpx.AsyncClient) -> None:
-            await send_webhook(client, url=url, secret=secret, body=body, key=key, event=event)
-
-        return send
-
-    async def _to_customer(self, session: AsyncSession, row: Notification, ticket: Ticket) -> Send:
-        contact = pii.unseal_contact(ticket.contact) or {}
-        lang = language(None, self._settings.notify_default_locale)
-        link = await self._status_link(session, row, ticket)
-        message = self._render(row, ticket, lang, link, self._settings.timezone)
-        if row.channel == NotifyChannel.EMAIL:
-            return self._mail(contact.get("email"), message, row.idempotency_key, lang)
-        if row.channel == NotifyChannel.SMS:
-            return self._text(contact.get("phone"), message.short, row.idempotency_key)
-        raise permanent(f"customers cannot be reached by {row.channel}")
-
-    async def _push(self, session: AsyncSession, row: Notification) -> Send:
-        """A follow-up plan's push: to the customer's primary contact, with a tracked link."""
-        customer_id = row.recipient.removeprefix(PUSH_RECIPIENT_PREFIX)
-        customer = await session.get(Customer, int(customer_id)) if customer_id.isdigit() else None
-        if customer is None:
-            raise Skipped("the customer is gone")
-        contact = await session.scalar(
-            select(CustomerContact).where(
-                CustomerContact.customer_id == customer.id, CustomerContact.is_primary
-            )
-        )
-        if contact is None:
-            raise Skipped("the customer has no primary contact")
-        lang = language(None, self._settings.notify_default_locale)
-        secret = self._settings.secret_key.get_secret_value().encode()
-        token = push_token(secret, int(row.payload["push_id"]))
-        link = push_url(self._base_url(), token)
-        message = self._renderer.render(
-            f"push_{row.template}",
-            lang,
-            ticket={},
-            customer={"name": customer.name, "contact": pii.unseal_opt(contact.name)},
-            data=row.payload,
-            link=link,
-            timezone=self._settings.timezone,
-        )
-        if row.channel == NotifyChannel.EMAIL:
-            address, key = pii.unseal_opt(contact.email), row.idempotency_key
-            return self._mail(address, message, key, lang, tag=push_message_tag(token))
-        if row.channel == NotifyChannel.SMS:
-            return self._text(pii.unseal_opt(contact.phone), message.short, row.idempotency_key)
-        raise permanent(f"customers cannot be reached by {row.channel}")
-
-    async def _to_user(self, session: AsyncSession, row: Notification, ticket: Ticket) -> Send:
-        user = await session.get(User, row.user_id) if row.user_id is not None else None
-        if user is None or not user.is_active:
-            raise Skipped("the recipient is no longer active")
-        prefs = await session.get(NotificationPreference, user.id)
-        lang = language(prefs.locale if prefs else None, self._settings.notify_default_locale)
-        tz = prefs.timezone if prefs else self._settings.timezone
-        link = f"{self._base_url()}/api/v1/tickets/{ticket.number}"
-        message = self._render(row, ticket, lang, link, tz)
-        key = row.idempotency_key
-        if row.channel == NotifyChannel.EMAIL:
-            return self._mail(user.email, message, key, lang)
-        if row.channel == NotifyChannel.SMS:
-            return self._text(pii.unseal_opt(prefs.phone if prefs else None), message.short, key)
-        url = pii.unseal_opt(
-            {
-                NotifyChannel.WECOM: prefs.wecom_webhook_url if prefs else None,
-                NotifyChannel.DINGTALK: prefs.dingtalk_webhook_url if prefs else None,
-                NotifyChannel.FEISHU: prefs.feishu_webhook_url if prefs else None,
-            }.get(NotifyChannel(row.channel))
-        )
-        if not url:
-            raise permanent(f"no {row.channel} address in the recipient's preferences")
-        return self._robot(NotifyChannel(row.channel), url, prefs, message)
-
-    def _mail(
-        self, address: str | None, message: Message, key: str, lang: str, tag: str | None = None
-    ) -> Send:
-        if not address:
-            raise permanent("no email address")
-        if not self._settings.smtp_host:
-            raise permanent("the email channel is not configured")
-        mail = self._email.compose(to=address, message=message, key=key, lang=lang, tag=tag)
-
-        async def send(_: httpx.AsyncClient) -> None:
-            await self._email.send(mail)
-
-        return send
-
-    def _text(self, phone: str | None, text: str, key: str) -> Send:
-        if not phone:
-            raise permanent("no phone number")
-        if not self._settings.sms_gateway_url:
-            raise permanent("the SMS channel is not configured")
-
-        async def send(client: httpx.AsyncClient) -> None:
-            await self._sms.send(client, phone=phone, text=text, key=key)
-
-        return send
-
-    def _robot(
+    async def _finish(
         self,
-        channel: NotifyChannel,
-        url: str,
-        prefs: NotificationPreference | None,
-        message: Message,
-    ) -> Send:
-        async def send(client: httpx.AsyncClient) -> None:
-            now = datetime.now(UTC)
-            if channel is NotifyChannel.WECOM:
-                await send_wecom(client, url=url, message=message)
-            elif channel is NotifyChannel.DINGTALK:
-                secret = pii.unseal_opt(prefs.dingtalk_secret if prefs else None)
-                now_ms = int(now.timestamp() * 1000)
-                await send_dingtalk(client, url=url, secret=secret, message=message, now_ms=now_ms)
-            else:
-                secret = pii.unseal_opt(prefs.feishu_secret if prefs else None)
-                now_s = int(now.timestamp())
-                await send_feishu(client, url=url, secret=secret, message=message, now_s=now_s)
-
-        return send
-
-    def _render(self, row: Notification, ticket: Ticket, lang: str, link: str, tz: str) -> Message:
-        return self._renderer.render(
-            row.template,
-            lang,
-            ticket=ticket_context(ticket),
-            data=row.payload,
-            link=link,
-            timezone=tz,
-        )
-
-    def _base_url(self) -> str:
-        s = self._settings
-        return (s.public_base_url or f"http://{s.api_host}:{s.api_port}").rstrip("/")
-
-    async def _status_link(self, session: AsyncSession, row: Notification, ticket: Ticket) -> str:
-        """A status-page token derived from the row's key: the same link on every retry."""
-        secret = self._settings.secret_key.get_secret_value().encode()
-        digest = hmac.new(secret, f"status-link:{row.idempotency_key}".encode(), hashlib.sha256)
-        token = base64.urlsafe_b64encode(digest.digest()).decode().rstrip("=")
-        await session.execute(
-            insert(PublicToken)
-            .values(token_hash=hash_token(token), ticket_number=ticket.number, kind="status")
-            .on_conflict_do_nothing()
-        )
-        return status_url(self._base_url(), token)
+        row: Notification,
+        status: str,
+        *,
+        error: str | None = None,
+        exchange: Exchange | None = None,
+    ) -> None:
+        """Settle a pending row once; its destination's breaker counts the outcome."""
+        now = datetime.now(UTC)
+        values: dict[str, Any] = {"status": status, "error": error}
+        if status == "delivered":
+            values["delivered_at"] = now
+        elif status in ("failed", "refused"):
+            values["failed_at"] = now
+        if exchange is not None and exchange.host is not None:
+            values.update(response_status=exchange.status, latency_ms=exchange.latency_ms)
+        destination = destination_of(row)
+        async with self._sessions.begin() as session:
+            settled = await session.scalar(
+                update(Notification)
+                .where(Notification.id == row.id, Notification.status == "pending")
+                .values(**values)
+                .returning(Notification.id)
+            )
+            if settled is None or destination is None:
+                return
+            if status == "delivered":
+                await record_success(session, destination)
+            elif status in ("failed", "refused"):
+                threshold = self._settings.outbound_breaker_threshold
+                await record_failure(session, destination, threshold, error)
 
 
 async def heartbeating(work: Awaitable[None]) -> None:
@@ -279,14 +155,3 @@ async def heartbeating(work: Awaitable[None]) -> None:
             activity.heartbeat()
     finally:
         task.cancel()  # no-op once done; stops the send if the activity itself is cancelled
-
-
-def ticket_context(ticket: Ticket) -> dict[str, Any]:
-    """What templates may show of a ticket (never its contact details)."""
-    return {
-        "number": ticket.number,
-        "title": ticket.title,
-        "status": ticket.status,
-        "priority": ticket.priority,
-        "category": ticket.category,
-    }

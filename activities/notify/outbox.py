@@ -124,7 +124,7 @@ class DeliveryStarter:
     ) -> None:
         self._client = client
         self._sessions = sessions
-        self._task_queue = settings.temporal_task_queue
+        self._task_queue = settings.delivery_task_queue
         self.channels = enabled_channels(settings)
         self._push_quiet = push_quiet_hours(settings)
 

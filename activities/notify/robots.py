@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx
-
-from activities.notify.errors import permanent, post_json, transient
+from activities.notify.errors import Answer, Outbound, permanent, transient
 from activities.notify.render import Message
 from domain.notify import dingtalk_sign, feishu_sign
 
@@ -21,10 +19,10 @@ def _dump(document: dict[str, Any]) -> bytes:
     return json.dumps(document, ensure_ascii=False).encode()
 
 
-def _check_code(what: str, response: httpx.Response, field: str, retry: frozenset[int]) -> None:
+def _check_code(what: str, response: Answer, field: str, retry: frozenset[int]) -> None:
     """Robots answer HTTP 200 with an error code in the body."""
     try:
-        answer = response.json()
+        answer = json.loads(response.body)
     except ValueError:
         return
     if not isinstance(answer, dict):
@@ -38,30 +36,28 @@ def _check_code(what: str, response: httpx.Response, field: str, retry: frozense
     raise permanent(message)
 
 
-async def send_wecom(client: httpx.AsyncClient, *, url: str, message: Message) -> None:
+async def send_wecom(out: Outbound, *, url: str, message: Message) -> None:
     """WeCom group robot, markdown message."""
     content = f"**{message.subject}**\n{message.body}"
     document = {"msgtype": "markdown", "markdown": {"content": content}}
-    response = await post_json(client, "WeCom robot", url, content=_dump(document))
+    response = await out.post("WeCom robot", url, content=_dump(document))
     _check_code("WeCom robot", response, "errcode", WECOM_RETRY)
 
 
 async def send_dingtalk(
-    client: httpx.AsyncClient, *, url: str, secret: str | None, message: Message, now_ms: int
+    out: Outbound, *, url: str, secret: str | None, message: Message, now_ms: int
 ) -> None:
     """DingTalk group robot, markdown; with a secret, `timestamp` and `sign` ride in the query."""
     # DingTalk markdown needs two trailing spaces for a line break.
     text = f"### {message.subject}\n\n" + message.body.replace("\n", "  \n")
     document = {"msgtype": "markdown", "markdown": {"title": message.subject, "text": text}}
     params = {"timestamp": str(now_ms), "sign": dingtalk_sign(secret, now_ms)} if secret else None
-    response = await post_json(
-        client, "DingTalk robot", url, content=_dump(document), params=params
-    )
+    response = await out.post("DingTalk robot", url, content=_dump(document), params=params)
     _check_code("DingTalk robot", response, "errcode", DINGTALK_RETRY)
 
 
 async def send_feishu(
-    client: httpx.AsyncClient, *, url: str, secret: str | None, message: Message, now_s: int
+    out: Outbound, *, url: str, secret: str | None, message: Message, now_s: int
 ) -> None:
     """Feishu group robot, text; with a secret, `timestamp` and `sign` ride in the body."""
     document: dict[str, Any] = {
@@ -70,5 +66,5 @@ async def send_feishu(
     }
     if secret:
         document.update(timestamp=str(now_s), sign=feishu_sign(secret, now_s))
-    response = await post_json(client, "Feishu robot", url, content=_dump(document))
+    response = await out.post("Feishu robot", url, content=_dump(document))
     _check_code("Feishu robot", response, "code", FEISHU_RETRY)

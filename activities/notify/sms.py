@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 
-import httpx
-
-from activities.notify.errors import permanent, post_json
+from activities.notify.errors import Outbound, permanent
 from core.settings import Settings
 from domain.notify import normalize_phone
 
@@ -17,7 +15,7 @@ class SmsGateway:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
 
-    async def send(self, client: httpx.AsyncClient, *, phone: str, text: str, key: str) -> None:
+    async def send(self, out: Outbound, *, phone: str, text: str, key: str) -> None:
         """Send one text; an invalid number or a 4xx answer is permanent."""
         to = normalize_phone(phone)
         if to is None:
@@ -27,8 +25,7 @@ class SmsGateway:
         token = self._settings.sms_gateway_token.get_secret_value()
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        await post_json(
-            client,
+        await out.post(
             "SMS gateway",
             self._settings.sms_gateway_url,
             content=body.encode(),

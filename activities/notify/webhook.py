@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
-import httpx
-
-from activities.notify.errors import post_json
-from domain.notify import webhook_signature
-from models import Notification, Ticket
+from activities.notify.errors import Outbound
+from core import pii
+from domain.notify import signing_secrets, webhook_signature
+from models import Notification, Ticket, WebhookSubscription
 
 
 def webhook_body(row: Notification, ticket: Ticket | None) -> bytes:
@@ -34,14 +34,29 @@ def webhook_body(row: Notification, ticket: Ticket | None) -> bytes:
     return json.dumps(document, ensure_ascii=False, sort_keys=True).encode()
 
 
+def webhook_secrets(sub: WebhookSubscription, now: datetime) -> list[str]:
+    """The subscription's signing secrets at `now` (two while a rotation overlaps)."""
+    previous = pii.unseal(sub.previous_secret) if sub.previous_secret else None
+    return signing_secrets(pii.unseal(sub.secret), previous, sub.previous_secret_until, now)
+
+
 async def send_webhook(
-    client: httpx.AsyncClient, *, url: str, secret: str, body: bytes, key: str, event: str
+    out: Outbound,
+    *,
+    url: str,
+    secrets: list[str],
+    body: bytes,
+    key: str,
+    event: str,
+    now: datetime,
+    delivery: str,
 ) -> None:
-    """POST with `X-Closedloop-Signature: sha256=<hex>`; the receiver deduplicates by key."""
+    """POST with `X-Closedloop-Signature: t=<unix>,v1=<hex>`; the receiver deduplicates by key."""
     headers = {
-        "X-Closedloop-Signature": webhook_signature(secret, body),
+        "X-Closedloop-Signature": webhook_signature(secrets, body, int(now.timestamp())),
         "X-Closedloop-Event": event,
         "Idempotency-Key": key,
+        "X-Closedloop-Delivery": delivery,
         "User-Agent": "closedloop-webhooks/1",
     }
-    await post_json(client, "webhook", url, content=body, headers=headers)
+    await out.post("webhook", url, content=body, headers=headers)

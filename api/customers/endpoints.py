@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, status
+from fastapi import APIRouter, Header, Path, Query, status
 from sqlalchemy import select
 
 from api.audit.admin_log import record_audit
@@ -29,6 +29,7 @@ from api.customers.schemas import (
 )
 from api.deps import CurrentUser, SessionDep, SettingsDep, TemporalDep
 from api.pagination import CursorQuery, LimitQuery, Page, fetch_page
+from api.schema_rules import ID_MAX
 from api.tickets.schemas import TicketOut
 from api.tickets.service import scope_filter as ticket_scope
 from api.tickets.service import ticket_view
@@ -190,7 +191,7 @@ async def customer_tickets(
 
 @router.post("/{customer_id}/approve", response_model=CustomerOut)
 async def approve_customer(
-    customer_id: int,
+    customer_id: Annotated[int, Path(ge=1, le=ID_MAX)],
     body: ApproveBody,
     caller: CurrentUser,
     session: SessionDep,

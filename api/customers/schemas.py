@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from api.schema_rules import ID_MAX
 from domain.customers import (
     Approval,
     CustomerSegment,
@@ -140,7 +141,18 @@ class CustomerOut(BaseModel):
 
 
 class ApproveBody(BaseModel):
-    model_config = _STRICT
+    # Rejecting needs a reason: the schema says so with if/then.
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "if": {"properties": {"decision": {"const": "reject"}}, "required": ["decision"]},
+            "then": {
+                "required": ["reason"],
+                "properties": {"reason": {"type": "string", "pattern": "\\S"}},
+            },
+        },
+    )
     decision: Decision
     reason: str | None = Field(None, max_length=2_000)
 
@@ -238,7 +250,9 @@ class ResubmitBody(BaseModel):
 class BulkApproveBody(ApproveBody):
     """One decision for up to 500 customers (clearing a manager's daily digest)."""
 
-    customer_ids: list[int] = Field(min_length=1, max_length=500)
+    customer_ids: list[Annotated[int, Field(ge=1, le=ID_MAX)]] = Field(
+        min_length=1, max_length=500, json_schema_extra={"uniqueItems": True}
+    )
 
     @field_validator("customer_ids")
     @classmethod

@@ -10,6 +10,9 @@ from sqlalchemy import select
 from api.audit.admin_log import record_audit
 from api.deps import AdminUser, CurrentUser, SessionDep, SettingsDep
 from api.notifications import service
+from api.notifications.delivery_endpoints import WebhookId
+from api.notifications.delivery_endpoints import router as deliveries_router
+from api.notifications.destinations import checked_url
 from api.notifications.schemas import (
     NotificationOut,
     PreferencesIn,
@@ -24,6 +27,7 @@ from core.errors import NotFound
 from models import NotificationPreference, WebhookSubscription
 
 router = APIRouter(tags=["notifications"])
+router.include_router(deliveries_router)
 
 
 @router.get("/users/me/notifications", response_model=Page[NotificationOut])
@@ -63,18 +67,19 @@ async def put_preferences(
     body: PreferencesIn, caller: CurrentUser, session: SessionDep, settings: SettingsDep
 ) -> PreferencesOut:
     """Replace the caller's preferences; every chosen channel needs its address."""
-    prefs = await service.save_preferences(session, caller, body)
+    prefs = await service.save_preferences(session, caller, body, settings)
     return service.preferences_view(prefs, settings)
 
 
 @router.post("/webhooks", status_code=status.HTTP_201_CREATED, response_model=WebhookCreated)
 async def create_webhook(
-    body: WebhookCreate, caller: AdminUser, session: SessionDep
+    body: WebhookCreate, caller: AdminUser, session: SessionDep, settings: SettingsDep
 ) -> WebhookCreated:
     """Subscribe a URL to timeline events ("*" for all); the secret is shown only here."""
+    url = checked_url(settings, "body.url", body.url)
     secret = body.secret or service.new_webhook_secret()
     sub = WebhookSubscription(
-        url=body.url,
+        url=url,
         secret=pii.seal(secret),
         events=list(dict.fromkeys(body.events)),
         active=body.active,
@@ -100,7 +105,9 @@ async def list_webhooks(
 
 
 @router.delete("/webhooks/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def deactivate_webhook(webhook_id: int, caller: AdminUser, session: SessionDep) -> Response:
+async def deactivate_webhook(
+    webhook_id: WebhookId, caller: AdminUser, session: SessionDep
+) -> Response:
     """Stop a subscription: nothing new is queued; pending deliveries are skipped."""
     sub = await session.get(WebhookSubscription, webhook_id)
     if sub is None:

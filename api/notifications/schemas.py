@@ -5,11 +5,28 @@ from __future__ import annotations
 from datetime import datetime, time
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from domain.outbound import url_syntax_problem
 
 UserChannel = Literal["in_app", "email", "sms", "wecom", "dingtalk", "feishu"]
 EventName = Annotated[str, StringConstraints(pattern=r"^(\*|[a-z][a-z_]{0,63})$")]
-Url = Annotated[str, StringConstraints(max_length=500, pattern=r"^https?://\S+$")]
+
+
+def _real_url(value: str) -> str:
+    problem = url_syntax_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+# Parsed as a URL (IDNA host, port range), no control characters, no credentials.
+Url = Annotated[
+    str,
+    StringConstraints(max_length=500, pattern=r"^https?://[^\s\x00-\x1f\x7f]+$"),
+    AfterValidator(_real_url),
+    Field(json_schema_extra={"format": "uri"}),
+]
 Secret = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 

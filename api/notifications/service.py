@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from activities.notify.delivery import ticket_context
+from activities.notify.prepare import ticket_context
 from activities.notify.render import Renderer
 from api.deps import Principal
+from api.notifications.destinations import checked_url
 from api.notifications.schemas import (
     NotificationOut,
     PreferencesIn,
@@ -148,7 +149,7 @@ def preferences_view(prefs: NotificationPreference | None, settings: Settings) -
 
 
 async def save_preferences(
-    session: AsyncSession, caller: Principal, body: PreferencesIn
+    session: AsyncSession, caller: Principal, body: PreferencesIn, settings: Settings
 ) -> NotificationPreference:
     """Replace the caller's preferences; secrets left out of the body are kept."""
     try:
@@ -168,6 +169,8 @@ async def save_preferences(
     for channel, field in _ADDRESS_OF.items():
         if channel in channels and not values[field]:
             raise Invalid(f"body.{field}", f"the {channel.value} channel needs {field}")
+        if field != "phone" and values[field]:
+            values[field] = checked_url(settings, f"body.{field}", values[field], channel.value)
     prefs = await session.get(NotificationPreference, caller.user_id)
     if prefs is None:
         prefs = NotificationPreference(user_id=caller.user_id)

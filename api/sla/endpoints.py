@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from typing import Annotated
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Path, status
 from pydantic import ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -14,11 +15,13 @@ from activities.sla_binding import calendar_from_row, policy_from_row
 from api.audit.admin_log import record_audit
 from api.deps import AdminUser, ManagerOrAdmin, SessionDep
 from api.pagination import CursorQuery, LimitQuery, Page, fetch_page
+from api.schema_rules import INT4_MAX
 from api.sla.schemas import CalendarBody, CalendarOut, PolicyBody, PolicyOut
 from core.errors import Conflict, Invalid, NotFound
 from models import BusinessCalendar, SlaPolicy, SlaPolicyVersion, User
 
 router = APIRouter(tags=["sla"])
+PolicyId = Annotated[int, Path(ge=1, le=INT4_MAX)]
 
 # Escalation targets the recipient resolver understands, besides a user id.
 _NOTIFY_RULES = ("assignee", "department_manager", "role:admin", "customer")
@@ -142,7 +145,7 @@ async def create_policy(body: PolicyBody, caller: AdminUser, session: SessionDep
 
 @router.put("/sla-policies/{policy_id}", response_model=PolicyOut)
 async def new_policy_version(
-    policy_id: int, body: PolicyBody, caller: AdminUser, session: SessionDep
+    policy_id: PolicyId, body: PolicyBody, caller: AdminUser, session: SessionDep
 ) -> PolicyOut:
     """Save a new version; new tickets bind to it, open tickets keep the version they bound."""
     policy, current = await _load(session, policy_id)
@@ -181,7 +184,7 @@ async def list_policies(
 
 
 @router.get("/sla-policies/{policy_id}", response_model=PolicyOut)
-async def get_policy(policy_id: int, _: ManagerOrAdmin, session: SessionDep) -> PolicyOut:
+async def get_policy(policy_id: PolicyId, _: ManagerOrAdmin, session: SessionDep) -> PolicyOut:
     """One policy at its current version."""
     return _policy_out(*await _load(session, policy_id))
 

@@ -3,19 +3,31 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from api.schema_rules import (
+    INT4_MAX,
+    TIMEZONES,
+    escalation_steps_schema,
+    every_priority,
+    holidays_schema,
+    positive_duration,
+    working_hours_schema,
+)
 from domain.sla import EscalationStep, Priority
 
 _STRICT = ConfigDict(extra="forbid")
 
 
+_TARGET = positive_duration("ISO 8601, positive, at most a year, e.g. PT2H")
+
+
 class TargetIn(BaseModel):
     model_config = _STRICT
-    first_response: timedelta
-    resolution: timedelta
+    first_response: timedelta = Field(json_schema_extra=_TARGET)
+    resolution: timedelta = Field(json_schema_extra=_TARGET)
 
     @field_validator("first_response", "resolution")
     @classmethod
@@ -27,23 +39,34 @@ class TargetIn(BaseModel):
 
 class RevisitIn(BaseModel):
     model_config = _STRICT
-    confirm_within: timedelta = timedelta(days=3)
+    confirm_within: timedelta = Field(
+        timedelta(days=3), json_schema_extra=positive_duration("ISO 8601, positive, e.g. P3D")
+    )
 
 
 class ScopeIn(BaseModel):
     model_config = _STRICT
     categories: list[str] = Field(default_factory=list, max_length=100)
-    departments: list[int] = Field(default_factory=list, max_length=100)
+    departments: list[Annotated[int, Field(ge=1, le=INT4_MAX)]] = Field(
+        default_factory=list, max_length=100
+    )
 
 
 class PolicyBody(BaseModel):
     model_config = _STRICT
     name: str = Field(min_length=1, max_length=120)
-    calendar_id: int | None = Field(None, ge=1)
-    targets: dict[Priority, TargetIn]
+    calendar_id: int | None = Field(None, ge=1, le=INT4_MAX)
+    targets: dict[Priority, TargetIn] = Field(json_schema_extra=every_priority)
     warn_at: float = Field(0.8, gt=0, lt=1)
-    escalation: list[EscalationStep] = Field(default_factory=list, max_length=20)
-    tracking: dict[Priority, timedelta]
+    escalation: list[EscalationStep] = Field(
+        default_factory=list, max_length=20, json_schema_extra=escalation_steps_schema
+    )
+    tracking: dict[
+        Priority,
+        Annotated[
+            timedelta, Field(json_schema_extra=positive_duration("ISO 8601 cadence, e.g. P3D"))
+        ],
+    ] = Field(json_schema_extra=every_priority)
     revisit: RevisitIn = Field(default_factory=RevisitIn)
     scope: ScopeIn | None = None
     is_default: bool = False
@@ -75,9 +98,13 @@ class PolicyOut(BaseModel):
 class CalendarBody(BaseModel):
     model_config = _STRICT
     name: str = Field(min_length=1, max_length=120)
-    timezone: str = Field(min_length=1, max_length=64)
-    working_hours: Literal["24x7"] | dict[str, list[tuple[str, str]]]
-    holidays: str | list[date] = "none"
+    timezone: str = Field(
+        min_length=1, max_length=64, json_schema_extra={"enum": TIMEZONES}
+    )  # IANA names
+    working_hours: Literal["24x7"] | dict[str, list[tuple[str, str]]] = Field(
+        json_schema_extra=working_hours_schema
+    )
+    holidays: str | list[date] = Field("none", json_schema_extra=holidays_schema)
     extra_workdays: list[date] = Field(default_factory=list, max_length=400)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
+from api.schema_rules import INT4_MAX
 from domain.sla import Priority
 from domain.tickets import Channel, SurveyRating, TicketStatus
 
@@ -45,9 +46,22 @@ class TicketCreate(BaseModel):
 
 
 class AssignBody(BaseModel):
-    model_config = _STRICT
-    assignee_id: int | None = Field(None, ge=1)
-    department_id: int | None = Field(None, ge=1)
+    # At least one of the two, not null: the schema says so too.
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["assignee_id"], "properties": {"assignee_id": {"type": "integer"}}},
+                {
+                    "required": ["department_id"],
+                    "properties": {"department_id": {"type": "integer"}},
+                },
+            ]
+        },
+    )
+    assignee_id: int | None = Field(None, ge=1, le=INT4_MAX)
+    department_id: int | None = Field(None, ge=1, le=INT4_MAX)
 
     @model_validator(mode="after")
     def _something(self) -> AssignBody:
@@ -76,7 +90,7 @@ class PriorityBody(BaseModel):
 
 class CollaboratorBody(BaseModel):
     model_config = _STRICT
-    department_id: int = Field(ge=1)
+    department_id: int = Field(ge=1, le=INT4_MAX)
     note: str | None = Field(None, max_length=2_000)
 
 

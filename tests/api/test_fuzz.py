@@ -1,7 +1,9 @@
 """Schema-driven fuzzing of every operation with an admin token: no 5xx, responses match.
 
-Runs against its own database, Temporal dev server and worker, so the random policies,
-rules and preferences it creates cannot change what the other tests see.
+Two phases: a few examples of every operation, then stateful scenarios that follow the
+schema's OpenAPI links from each create to the operations on what it created. Runs against
+its own database, Temporal dev server and worker, so the random policies, rules and
+preferences it creates cannot change what the other tests see.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ import httpx
 import schemathesis
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
+from hypothesis.stateful import run_state_machine_as_test
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 from schemathesis.core.failures import FailureGroup
+from schemathesis.core.transport import Response
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -34,6 +38,9 @@ from worker import build_worker
 from workflows.search_attributes import ALL_KEYS
 
 EXAMPLES_PER_OPERATION = 5
+# The stateful phase stays small: a few scenarios of a few linked steps each.
+STATEFUL_SCENARIOS = 8
+STATEFUL_STEPS = 6
 # Bulk import parses spreadsheets in a child process: slow per example, covered by its tests.
 SKIPPED = {("POST", "/api/v1/customers/import")}
 
@@ -101,33 +108,93 @@ def generate_cases(openapi: dict[str, Any]) -> list[Any]:
     return cases
 
 
+def transport_kwargs(case: Any, headers: dict[str, str]) -> dict[str, Any]:
+    kwargs: dict[str, Any] = case.as_transport_kwargs(base_url="http://test", headers=headers)
+    kwargs.pop("cookies", None)
+    if isinstance(kwargs.get("data"), bytes | str):
+        kwargs["content"] = kwargs.pop("data")
+    return kwargs
+
+
+def check(case: Any, kwargs: dict[str, Any], response: Any, status: int) -> str | None:
+    """Every failed check of a case in one line, or None."""
+    try:
+        case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
+    except FailureGroup as exc:
+        body = {k: kwargs.get(k) for k in ("params", "json", "content") if kwargs.get(k)}
+        return f"{case.method} {case.formatted_path} {body} -> {status}: {str(exc)[:400]}"
+    return None
+
+
 async def test_no_operation_answers_a_server_error_or_breaks_its_response_schema(
     settings: Settings, engine: AsyncEngine
 ) -> None:
     async with isolated_api(settings, engine) as client:
         password = settings.admin_password.get_secret_value()
         admin_headers = await login(client, settings.admin_email, password)
-        cases = generate_cases(client.app.openapi())  # type: ignore[attr-defined]
+        openapi = client.app.openapi()  # type: ignore[attr-defined]
+        cases = generate_cases(openapi)
         assert len(cases) > 100
         failures: list[str] = []
         statuses: Counter[int] = Counter()
         for case in cases:
-            kwargs = case.as_transport_kwargs(base_url="http://test", headers=admin_headers)
-            kwargs.pop("cookies", None)
-            if isinstance(kwargs.get("data"), bytes | str):
-                kwargs["content"] = kwargs.pop("data")
+            kwargs = transport_kwargs(case, admin_headers)
             response = await asyncio.wait_for(client.request(**kwargs), timeout=30)
             statuses[response.status_code // 100] += 1
-            try:
-                case.validate_response(
-                    response, checks=[not_a_server_error, response_schema_conformance]
-                )
-            except FailureGroup as exc:  # every failed check of the case
-                body = {k: kwargs.get(k) for k in ("params", "json", "content") if kwargs.get(k)}
-                failures.append(
-                    f"{case.method} {case.formatted_path} {body} -> {response.status_code}: "
-                    f"{str(exc)[:400]}"
-                )
+            failure = check(case, kwargs, response, response.status_code)
+            if failure:
+                failures.append(failure)
+        loop = asyncio.get_running_loop()
+        linked = await asyncio.to_thread(
+            run_stateful, openapi, client, loop, admin_headers, failures
+        )
     assert not failures, "\n".join(failures)
     # The admin token worked: many examples were accepted, not just refused as invalid.
     assert statuses[2] >= 50, statuses
+    # The stateful phase followed links from earlier answers, not only single calls.
+    assert linked["steps"] >= 1, linked
+
+
+def run_stateful(
+    openapi: dict[str, Any],
+    client: httpx.AsyncClient,
+    loop: asyncio.AbstractEventLoop,
+    headers: dict[str, str],
+    failures: list[str],
+) -> Counter[str]:
+    """Scenarios along the OpenAPI links, sent through the test's client on its loop."""
+    machine = schemathesis.openapi.from_dict(openapi).as_state_machine()
+    linked: Counter[str] = Counter()
+    sent_with: dict[int, dict[str, Any]] = {}
+
+    class Scenario(machine):  # type: ignore[misc, valid-type]
+        def step(self, input: Any) -> Any:  # noqa: A002
+            if input.transition is not None:
+                linked["steps"] += 1
+            return super().step(input)
+
+        def call(self, case: Any, **_: Any) -> Response:
+            kwargs = transport_kwargs(case, headers)
+            sent = asyncio.run_coroutine_threadsafe(client.request(**kwargs), loop)
+            response = sent.result(timeout=60)
+            sent_with[id(case)] = kwargs
+            return Response.from_httpx(response, verify=False)
+
+        def validate_response(self, response: Response, case: Any, *_: Any, **__: Any) -> None:
+            failure = check(case, sent_with.pop(id(case), {}), response, response.status_code)
+            if failure:
+                failures.append(f"stateful: {failure}")
+
+    run_state_machine_as_test(
+        Scenario,
+        settings=hypothesis_settings(
+            max_examples=STATEFUL_SCENARIOS,
+            stateful_step_count=STATEFUL_STEPS,
+            derandomize=True,
+            database=None,
+            deadline=None,
+            phases=[Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        ),
+    )
+    return linked

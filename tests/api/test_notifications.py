@@ -112,7 +112,7 @@ async def test_preferences_round_trip_and_choose_the_inbox_language(
         "quiet_hours": {"start": "22:00", "end": "08:00"},
         "timezone": "Europe/Berlin",
         "locale": "en-GB",
-        "dingtalk_webhook_url": "https://oapi.dingtalk.example/robot/send?access_token=x",
+        "dingtalk_webhook_url": "https://oapi.dingtalk.com/robot/send?access_token=x",
         "dingtalk_secret": "SECxyz",
     }
     saved = await http.put(PREFS, json=body, headers=org.agent.headers)
@@ -241,8 +241,10 @@ async def test_webhook_failing_twice_then_succeeding_gets_one_accepted_delivery(
     assert len({c.body for c in calls}) == 1
     assert len({c.headers["idempotency-key"] for c in calls}) == 1
     accepted = calls[-1]
-    expected = hmac.new(HOOK_SECRET.encode(), accepted.body, hashlib.sha256).hexdigest()
-    assert accepted.headers["x-closedloop-signature"] == f"sha256={expected}"
+    stamp, mac = accepted.headers["x-closedloop-signature"].split(",")
+    signed = stamp.removeprefix("t=").encode() + b"." + accepted.body
+    expected = hmac.new(HOOK_SECRET.encode(), signed, hashlib.sha256).hexdigest()
+    assert mac == f"v1={expected}"
     assert accepted.headers["x-closedloop-event"] == "status_changed"
     document = json.loads(accepted.body)
     assert document["event"] == "status_changed"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -23,6 +23,7 @@ from domain.notify import (
     language,
     normalize_phone,
     quiet_until,
+    signing_secrets,
     subscribed,
     template_file,
     user_channels,
@@ -159,10 +160,19 @@ def test_phone_numbers_normalize_or_are_rejected() -> None:
     assert normalize_phone("") is None
 
 
-def test_webhook_signature_is_hmac_sha256_hex_of_body() -> None:
-    # RFC 4231 test case 2.
-    expected = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-    assert webhook_signature("Jefe", b"what do ya want for nothing?") == f"sha256={expected}"
+def test_webhook_signature_covers_timestamp_and_body() -> None:
+    signed = hmac.new(b"Jefe", b"1700000000.{}", hashlib.sha256).hexdigest()
+    assert webhook_signature(["Jefe"], b"{}", 1_700_000_000) == f"t=1700000000,v1={signed}"
+
+
+def test_rotation_signs_with_both_secrets_until_the_overlap_ends() -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    until = now + timedelta(hours=1)
+    assert signing_secrets("new", "old", until, now) == ["new", "old"]
+    assert signing_secrets("new", "old", until, until) == ["new"]
+    assert signing_secrets("new", None, None, now) == ["new"]
+    header = webhook_signature(["new", "old"], b"{}", 5)
+    assert [p.split("=")[0] for p in header.split(",")] == ["t", "v1", "v1"]
 
 
 def test_dingtalk_sign_follows_the_robot_spec() -> None:

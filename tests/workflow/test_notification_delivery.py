@@ -1,4 +1,4 @@
-"""Notifications leave the building: real SMTP and HTTP receivers, the SMS gateway via respx."""
+"""Notifications leave the building: real SMTP and HTTP receivers (robots, SMS gateway)."""
 
 from __future__ import annotations
 
@@ -17,9 +17,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
-import respx
 from aiosmtpd.controller import Controller
 from pydantic import SecretStr
 from sqlalchemy import select
@@ -42,6 +40,7 @@ from domain.tickets import Channel, TicketStatus
 from models import Notification, NotificationPreference, Ticket, User
 from tests.conftest import TEST_DATA_CONVERTER
 from tests.notify_support import (
+    RECEIVER_PORT,
     HttpReceiver,
     Mailbox,
     SmtpServer,
@@ -55,7 +54,9 @@ from workflows.notification import DeliverNotification, NotificationDelivery
 from workflows.ticket_types import AssignInput, Contact, NewTicket
 
 TASK_QUEUE = "closedloop-notify"
-SMS_GATEWAY = "https://sms.gateway.test/v1/messages"
+# The SMS vendor is played by the local receiver on the allowlisted port.
+SMS_PATH = "/v1/messages"
+SMS_GATEWAY = f"http://127.0.0.1:{RECEIVER_PORT}{SMS_PATH}"
 SMS_TOKEN = "sms-token-for-tests"
 
 
@@ -266,34 +267,33 @@ async def test_customer_gets_status_mail_with_a_working_status_link(
     )
 
 
-async def test_customer_with_only_a_phone_gets_an_sms_through_the_gateway(nd: Desk) -> None:
+async def test_customer_with_only_a_phone_gets_an_sms_through_the_gateway(
+    nd: Desk, receiver: HttpReceiver
+) -> None:
     staff = await nd.staff()
-    with respx.mock(assert_all_called=True) as gateway:
-        route = gateway.post(SMS_GATEWAY).mock(
-            side_effect=[httpx.Response(503), httpx.Response(202, json={"id": "m1"})]
-        )
-        t = await open_for_customer(nd, staff, Contact(name="Li", phone="138 1234 5678"))
-        await t.status(TicketStatus.PROCESSING, "checking the order")
-        [row] = await settled_rows(nd, t.id, "status_changed", "sms")
+    receiver.script[SMS_PATH] = [503]
+    t = await open_for_customer(nd, staff, Contact(name="Li", phone="138 1234 5678"))
+    await t.status(TicketStatus.PROCESSING, "checking the order")
+    [row] = await settled_rows(nd, t.id, "status_changed", "sms")
     assert row.attempts == 2
-    first, second = (call.request for call in route.calls)
-    assert second.headers["Authorization"] == f"Bearer {SMS_TOKEN}"
-    assert second.headers["Idempotency-Key"] == first.headers["Idempotency-Key"]
-    sent = httpx.Response(200, content=second.content).json()
+    first, second = receiver.at(SMS_PATH)
+    assert second.headers["authorization"] == f"Bearer {SMS_TOKEN}"
+    assert second.headers["idempotency-key"] == first.headers["idempotency-key"]
+    sent = second.json()
     assert sent["to"] == "13812345678"
     assert sent["text"].startswith(f"您的反馈 {t.number} 状态更新为「处理中」")
     assert "https://help.closedloop.test/embed/feedback#token=" in sent["text"]
 
 
-async def test_sms_gateway_rejection_is_permanent(nd: Desk) -> None:
+async def test_sms_gateway_rejection_is_permanent(nd: Desk, receiver: HttpReceiver) -> None:
     staff = await nd.staff()
-    with respx.mock() as gateway:
-        route = gateway.post(SMS_GATEWAY).mock(return_value=httpx.Response(422))
-        t = await open_for_customer(nd, staff, Contact(phone="13900001111"))
-        await t.status(TicketStatus.PROCESSING, "checking the order")
-        [row] = await settled_rows(nd, t.id, "status_changed", "sms", status="failed")
-    assert route.call_count == 1
+    receiver.script[SMS_PATH] = [422]
+    t = await open_for_customer(nd, staff, Contact(phone="13900001111"))
+    await t.status(TicketStatus.PROCESSING, "checking the order")
+    [row] = await settled_rows(nd, t.id, "status_changed", "sms", status="failed")
+    assert len(receiver.at(SMS_PATH)) == 1
     assert row.error == "SMS gateway answered HTTP 422"
+    assert row.response_status == 422
 
 
 async def test_group_robots_get_their_own_formats_and_signatures(
