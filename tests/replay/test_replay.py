@@ -24,6 +24,7 @@ RECORDED = {
     "awaiting_customer",
     "dispatch_assigned",
     "dispatch_queued",
+    "open_before_rebind",
     "priority_change",
     "revisit_timeout",
     "standard_lifecycle",
