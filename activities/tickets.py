@@ -54,7 +54,10 @@ class TicketActivities:
                 select(Ticket).where(Ticket.workflow_id == inp.workflow_id)
             )
             if existing is None:
-                policy, calendar = await bind_policy(session, t.category, t.department_id, inp.at)
+                bound = await bind_policy(
+                    session, t.category, t.department_id, inp.at, t.customer_id
+                )
+                policy, calendar = bound.policy, bound.calendar
                 row = Ticket(
                     number=t.number,
                     workflow_id=inp.workflow_id,
@@ -79,12 +82,14 @@ class TicketActivities:
                     sla_binding={
                         "policy": policy.model_dump(mode="json"),
                         "calendar": calendar.model_dump(mode="json"),
+                        "calendar_version": bound.calendar_version,
                     },
                     sla_events=[
                         {"kind": "created", "at": inp.at.isoformat(), "priority": t.priority.value}
                     ],
                     policy_id=policy.policy_id,
                     policy_version=policy.version,
+                    calendar_version=bound.calendar_version,
                     last_seq=1,
                 )
                 session.add(row)
@@ -115,6 +120,7 @@ class TicketActivities:
                 created_at=existing.created_at,
                 policy=PolicyVersion.model_validate(binding["policy"]),
                 calendar=CalendarSpec.model_validate(binding["calendar"]),
+                calendar_version=binding.get("calendar_version"),
             )
         if self._notifier is not None:
             await self._notifier.start(keys)
@@ -150,6 +156,15 @@ class TicketActivities:
                     collaborator_department_ids=s.collaborator_department_ids,
                     sla_events=[event.model_dump(mode="json") for event in s.sla_events],
                     sla_breached=inp.sla_breached,
+                    # A rollout may have moved the binding; the read model follows it.
+                    sla_binding={
+                        "policy": s.policy.model_dump(mode="json"),
+                        "calendar": s.calendar.model_dump(mode="json"),
+                        "calendar_version": s.calendar_version,
+                    },
+                    policy_id=s.policy.policy_id,
+                    policy_version=s.policy.version,
+                    calendar_version=s.calendar_version,
                     last_seq=last_seq,
                 )
             )
