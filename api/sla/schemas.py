@@ -34,6 +34,10 @@ class ScopeIn(BaseModel):
     model_config = _STRICT
     categories: list[str] = Field(default_factory=list, max_length=100)
     departments: list[int] = Field(default_factory=list, max_length=100)
+    # Customer tiers (core | potential | ordinary) of the ticket's customer.
+    tiers: list[Literal["core", "potential", "ordinary"]] = Field(
+        default_factory=list, max_length=3
+    )
 
 
 class PolicyBody(BaseModel):
@@ -83,6 +87,7 @@ class CalendarBody(BaseModel):
 
 class CalendarOut(BaseModel):
     id: int
+    version: int
     name: str
     timezone: str
     working_hours: Any
@@ -90,3 +95,18 @@ class CalendarOut(BaseModel):
     extra_workdays: list[str]
     provisional_years: list[int]
     created_at: datetime
+
+
+class CalendarVersionOut(BaseModel):
+    version: int
+    created_at: datetime
+    created_by: int | None
+    body: dict[str, Any]
+
+
+class DueOut(BaseModel):
+    due_at: datetime
+    calendar_id: int
+    version: int
+    # The answer uses holiday data that is a fallback guess for that year.
+    provisional: bool
