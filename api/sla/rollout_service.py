@@ -15,7 +15,7 @@ from api.sla.admin_schemas import RolloutMode, RolloutOut
 from core.errors import Conflict, NotFound
 from models import BusinessCalendar, PolicyRollout, SlaPolicy, SlaPolicyVersion
 from workflows.policy_rollout import PolicyRolloutWorkflow
-from workflows.rollout_types import RolloutInput
+from workflows.rollout_types import PAGE_SIZE, RolloutInput
 
 
 def rollout_workflow_id(rollout_id: int) -> str:
@@ -47,6 +47,7 @@ async def publish(
     policy_id: int,
     mode: RolloutMode,
     version_number: int | None,
+    page_size: int = PAGE_SIZE,
 ) -> RolloutOut:
     """Make a version current; `rebind_open` starts a rollout (one running per policy: 409)."""
     policy = await session.get(SlaPolicy, policy_id, with_for_update=True)
@@ -97,12 +98,17 @@ async def publish(
         await record_audit(session, caller, "sla_policy.rollout", "policy_rollout", row.id, data)
     await session.commit()
     if rebinding:
-        await _start(temporal, task_queue, session, row, caller)
+        await _start(temporal, task_queue, session, row, caller, page_size)
     return rollout_out(row)
 
 
 async def _start(
-    temporal: Client, task_queue: str, session: AsyncSession, row: PolicyRollout, caller: Principal
+    temporal: Client,
+    task_queue: str,
+    session: AsyncSession,
+    row: PolicyRollout,
+    caller: Principal,
+    page_size: int,
 ) -> None:
     """Start the rollout workflow; if Temporal refuses, the rollout fails instead of blocking."""
     try:
@@ -114,6 +120,7 @@ async def _start(
                 to_version=row.to_version,
                 calendar_version=row.calendar_version,
                 actor=caller.actor,
+                page_size=page_size,
             ),
             id=rollout_workflow_id(row.id),
             task_queue=task_queue,
