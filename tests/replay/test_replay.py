@@ -25,6 +25,7 @@ RECORDED = {
     "dispatch_assigned",
     "dispatch_queued",
     "open_before_rebind",
+    "rebound_open_ticket",
     "priority_change",
     "revisit_timeout",
     "standard_lifecycle",
