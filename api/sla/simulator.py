@@ -91,6 +91,12 @@ async def simulate(
     candidate, candidate_calendar = await _candidate(session, body)
     where = _filters(body, caller)
     bindings: dict[str, tuple[str, str]] = {}
+    # One ticket per distinct binding: its stored policy and calendar stand for all of them.
+    samples = (
+        select(func.min(Ticket.id))
+        .where(*where)
+        .group_by(Ticket.policy_id, Ticket.policy_version, Ticket.calendar_version, _YEAR)
+    )
     found = await session.execute(
         select(
             Ticket.policy_id,
@@ -98,9 +104,7 @@ async def simulate(
             Ticket.calendar_version,
             _YEAR,
             Ticket.sla_binding,
-        )
-        .where(*where)
-        .distinct(Ticket.policy_id, Ticket.policy_version, Ticket.calendar_version, _YEAR)
+        ).where(Ticket.id.in_(samples.scalar_subquery()))
     )
     for p, v, c, y, binding in found:
         bindings[_key(p, v, c, y)] = (
