@@ -12,7 +12,7 @@ from datetime import datetime
 from multiprocessing import get_context
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, func, select
+from sqlalchemy import ColumnElement, Integer, Text, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.sla_binding import calendar_from_row, policy_from_body
@@ -121,7 +121,8 @@ async def simulate(
             Ticket.policy_version,
             Ticket.calendar_version,
             _YEAR,
-            Ticket.sla_events,
+            # As text: JSON is parsed in the pool's processes, not on the event loop.
+            cast(Ticket.sla_events, Text),
         )
         .where(*where)
         .execution_options(yield_per=CHUNK)
