@@ -18,7 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import ticket_checks as checks
     from workflows import ticket_moves as moves
     from workflows.editing import DeadlineTimer, EditGate, upsert_changed
-    from workflows.ticket_checks import conflict, invalid
+    from workflows.ticket_checks import invalid
     from workflows.ticket_effects import Effect, drafts, effects_for_actions, search_values
     from workflows.ticket_rebind import rebind
     from workflows.ticket_types import (
@@ -144,22 +144,8 @@ class TicketWorkflow:
     async def assign(self, inp: AssignInput) -> TicketResult:
         async with self._editing():
             checks.check_open(self._state, "assign")
-            s = self.state
-            data: dict[str, Any] = {}
-            if inp.department_id is not None and inp.department_id != s.department_id:
-                data.update(from_department_id=s.department_id, department_id=inp.department_id)
-                s.department_id = inp.department_id
-                if inp.assignee_id is None:
-                    s.assignee_id = None
-            if inp.assignee_id is not None and inp.assignee_id != s.assignee_id:
-                data.update(from_assignee_id=s.assignee_id, assignee_id=inp.assignee_id)
-                s.assignee_id = inp.assignee_id
-            if not data:
-                raise conflict("the ticket already has this assignment")
-            notes = []
-            if "assignee_id" in data:
-                notes.append(("ticket_assigned", str(inp.assignee_id)))
-            await self._commit([Effect("assigned", inp.actor, data, progress=True, notify=notes)])
+            effect = moves.assigned(self.state, inp)
+            await self._commit([effect])
         return self._result()
 
     @assign.validator
@@ -172,24 +158,7 @@ class TicketWorkflow:
     async def comment(self, inp: CommentInput) -> TicketResult:
         async with self._editing():
             checks.check_open(self._state, "comment on")
-            s, now = self.state, workflow.now()
-            effects = [Effect("commented", inp.actor, {"body": inp.body, "public": inp.public})]
-            if inp.by_customer:
-                if s.status is TicketStatus.AWAITING_CUSTOMER:
-                    effects.append(
-                        moves.move(
-                            self.state, TicketStatus.PROCESSING, inp.actor, "customer replied"
-                        )
-                    )
-                elif s.status is TicketStatus.RESOLVED:
-                    effects.append(
-                        moves.reopen(self.state, inp.actor, "customer replied after resolution")
-                    )
-            else:
-                effects[0].progress = True
-                if inp.public and s.first_response_at is None:
-                    s.first_response_at = now
-                    s.sla_events.append(SlaEvent(kind=SlaEventKind.FIRST_RESPONSE, at=now))
+            effects = moves.commented(self.state, inp, workflow.now())
             await self._commit(effects)
         return self._result()
 

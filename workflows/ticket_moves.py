@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from temporalio import workflow
@@ -9,8 +10,15 @@ from temporalio import workflow
 from domain.routing import DispatchDecision, DispatchOutcome
 from domain.sla import SlaEvent, SlaEventKind
 from domain.tickets import TicketStatus
+from workflows.ticket_checks import conflict
 from workflows.ticket_effects import Effect
-from workflows.ticket_types import CreatedRecord, NewTicket, TicketState
+from workflows.ticket_types import (
+    AssignInput,
+    CommentInput,
+    CreatedRecord,
+    NewTicket,
+    TicketState,
+)
 
 
 def dispatched(s: TicketState, decision: DispatchDecision) -> Effect | None:
@@ -103,3 +111,38 @@ def created_state(new: NewTicket, record: CreatedRecord) -> TicketState:
             SlaEvent(kind=SlaEventKind.CREATED, at=record.created_at, priority=new.priority)
         ],
     )
+
+
+def assigned(s: TicketState, inp: AssignInput) -> Effect:
+    """Move the ticket to a department and/or assignee; 409 when nothing changes."""
+    data: dict[str, Any] = {}
+    if inp.department_id is not None and inp.department_id != s.department_id:
+        data.update(from_department_id=s.department_id, department_id=inp.department_id)
+        s.department_id = inp.department_id
+        if inp.assignee_id is None:
+            s.assignee_id = None
+    if inp.assignee_id is not None and inp.assignee_id != s.assignee_id:
+        data.update(from_assignee_id=s.assignee_id, assignee_id=inp.assignee_id)
+        s.assignee_id = inp.assignee_id
+    if not data:
+        raise conflict("the ticket already has this assignment")
+    notes = []
+    if "assignee_id" in data:
+        notes.append(("ticket_assigned", str(inp.assignee_id)))
+    return Effect("assigned", inp.actor, data, progress=True, notify=notes)
+
+
+def commented(s: TicketState, inp: CommentInput, now: datetime) -> list[Effect]:
+    """A comment; a customer's resumes or reopens, a public staff one is the first response."""
+    effects = [Effect("commented", inp.actor, {"body": inp.body, "public": inp.public})]
+    if inp.by_customer:
+        if s.status is TicketStatus.AWAITING_CUSTOMER:
+            effects.append(move(s, TicketStatus.PROCESSING, inp.actor, "customer replied"))
+        elif s.status is TicketStatus.RESOLVED:
+            effects.append(reopen(s, inp.actor, "customer replied after resolution"))
+    else:
+        effects[0].progress = True
+        if inp.public and s.first_response_at is None:
+            s.first_response_at = now
+            s.sla_events.append(SlaEvent(kind=SlaEventKind.FIRST_RESPONSE, at=now))
+    return effects
