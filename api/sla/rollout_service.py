@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -13,7 +14,13 @@ from api.audit.admin_log import record_audit
 from api.deps import Principal
 from api.sla.admin_schemas import RolloutMode, RolloutOut
 from core.errors import Conflict, NotFound
-from models import BusinessCalendar, PolicyRollout, SlaPolicy, SlaPolicyVersion
+from models import (
+    BusinessCalendar,
+    IdempotencyKey,
+    PolicyRollout,
+    SlaPolicy,
+    SlaPolicyVersion,
+)
 from workflows.policy_rollout import PolicyRolloutWorkflow
 from workflows.rollout_types import PAGE_SIZE, RolloutInput
 
@@ -48,11 +55,23 @@ async def publish(
     mode: RolloutMode,
     version_number: int | None,
     page_size: int = PAGE_SIZE,
+    idempotency_key: str | None = None,
 ) -> RolloutOut:
     """Make a version current; `rebind_open` starts a rollout (one running per policy: 409)."""
     policy = await session.get(SlaPolicy, policy_id, with_for_update=True)
     if policy is None:
         raise NotFound(f"SLA policy {policy_id} not found")
+    scope = f"sla_publish:{policy_id}:user:{caller.user_id}"
+    fingerprint = hashlib.sha256(f"{mode.value}:{version_number}".encode()).hexdigest()
+    if idempotency_key is not None:
+        seen = await session.get(IdempotencyKey, (scope, idempotency_key))
+        if seen is not None:
+            if seen.request_hash != fingerprint:
+                raise Conflict(
+                    "Idempotency-Key was already used with a different body",
+                    code="idempotency_key_reused",
+                )
+            return await get_rollout(session, policy_id, int(seen.resource))
     number = version_number or await session.scalar(
         select(SlaPolicyVersion.version)
         .where(SlaPolicyVersion.policy_id == policy_id)
@@ -89,6 +108,16 @@ async def publish(
             f"a rollout of policy {policy_id} is still running; publish again once it finishes",
             details={"policy_id": policy_id},
         ) from exc
+    if idempotency_key is not None:
+        session.add(
+            IdempotencyKey(
+                scope=scope, key=idempotency_key, request_hash=fingerprint, resource=str(row.id)
+            )
+        )
+        try:
+            await session.flush()
+        except IntegrityError as exc:
+            raise Conflict("Idempotency-Key is being used concurrently; retry") from exc
     changes = [{"path": "current_version", "from": previous, "to": version.version}]
     data = {"rollout_id": row.id, "mode": mode.value, "version": version.version}
     await record_audit(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Header, status
 from sqlalchemy import select
 
 from api.deps import AdminUser, ManagerOrAdmin, SessionDep, SettingsDep, TemporalDep
@@ -73,6 +75,9 @@ async def publish(
     session: SessionDep,
     temporal: TemporalDep,
     settings: SettingsDep,
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", max_length=255, min_length=1)
+    ] = None,
 ) -> RolloutOut:
     """New tickets bind the version; `rebind_open` also moves open ones (one rollout at once)."""
     return await rollout_service.publish(
@@ -83,6 +88,7 @@ async def publish(
         policy_id,
         body.rollout,
         body.version,
+        idempotency_key=idempotency_key,
     )
 
 

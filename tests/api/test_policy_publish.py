@@ -58,9 +58,16 @@ async def test_rebind_open_moves_open_tickets_and_new_tickets_only_moves_none(
     )
     assert put.status_code == 200
 
-    response = await publish(client, root, policy["id"], rollout="rebind_open")
+    keyed = {**root.headers, "Idempotency-Key": unique("publish")}
+    path = f"/api/v1/sla-policies/{policy['id']}/publish"
+    response = await client.post(path, json={"rollout": "rebind_open"}, headers=keyed)
     assert response.status_code == 202, response.text
     assert response.json()["version"] == 2
+    # A retry with the same key answers with the same rollout; another body is refused.
+    again = await client.post(path, json={"rollout": "rebind_open"}, headers=keyed)
+    assert again.json()["rollout_id"] == response.json()["rollout_id"]
+    other = await client.post(path, json={"rollout": "new_tickets_only"}, headers=keyed)
+    assert other.status_code == 409
     done = await finished(client, root, policy["id"], response.json()["rollout_id"])
     assert (done["total"], done["rebound"], done["skipped"], done["failed"]) == (3, 3, 0, 0)
     assert done["finished_at"] is not None
