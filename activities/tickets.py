@@ -29,6 +29,7 @@ from workflows.ticket_types import (
     EventDraft,
     NotificationRequest,
     TicketChanges,
+    TicketState,
 )
 
 
@@ -156,16 +157,8 @@ class TicketActivities:
                     collaborator_department_ids=s.collaborator_department_ids,
                     sla_events=[event.model_dump(mode="json") for event in s.sla_events],
                     sla_breached=inp.sla_breached,
-                    # A rollout may have moved the binding; the read model follows it.
-                    sla_binding={
-                        "policy": s.policy.model_dump(mode="json"),
-                        "calendar": s.calendar.model_dump(mode="json"),
-                        "calendar_version": s.calendar_version,
-                    },
-                    policy_id=s.policy.policy_id,
-                    policy_version=s.policy.version,
-                    calendar_version=s.calendar_version,
                     last_seq=last_seq,
+                    **_binding_values(s),
                 )
             )
             requests = [*inp.notifications, *customer_notices(inp.events)]
@@ -225,6 +218,22 @@ class TicketActivities:
         if rows:
             await session.execute(insert(Notification).values(rows).on_conflict_do_nothing())
         return [row["idempotency_key"] for row in rows if row["channel"] != "in_app"]
+
+
+def _binding_values(s: TicketState) -> dict[str, Any]:
+    """The binding columns: a rollout may have moved it, and the read model follows."""
+    if s.calendar_version is None:
+        return {}  # bound before calendar versions and never rebound: the row is right
+    return {
+        "sla_binding": {
+            "policy": s.policy.model_dump(mode="json"),
+            "calendar": s.calendar.model_dump(mode="json"),
+            "calendar_version": s.calendar_version,
+        },
+        "policy_id": s.policy.policy_id,
+        "policy_version": s.policy.version,
+        "calendar_version": s.calendar_version,
+    }
 
 
 def _event_row(ticket_id: int, event: EventDraft) -> dict[str, Any]:

@@ -60,6 +60,8 @@ def upgrade() -> None:
         "'extra_workdays', extra_workdays), created_at FROM calendars"
     )
     op.add_column("tickets", sa.Column("calendar_version", sa.Integer(), nullable=True))
+    # Calendars could not change before: every bound ticket holds its calendar's version 1.
+    op.execute("UPDATE tickets SET calendar_version = 1 WHERE sla_binding IS NOT NULL")
     # The rollout's keyset: open tickets of one policy in id order.
     op.create_index(
         "ix_tickets_policy_open",
