@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -84,18 +85,13 @@ def parse_events(stored: Iterable[dict[str, Any]]) -> list[SlaEvent]:
 Row = tuple[int, str, str, int | None, str, list[dict[str, Any]] | str]
 
 
-def _zero() -> dict[str, int]:
-    return {"breached_now": 0, "breached_candidate": 0}
-
-
 @dataclass
 class Tally:
-    """Counts for one chunk of tickets, mergeable across chunks and processes."""
+    """Counts for a chunk of tickets, mergeable across chunks and processes."""
 
     evaluated: int = 0
-    summary: dict[str, dict[str, int]] = field(default_factory=dict)
-    by_priority: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
-    by_department: dict[int | None, dict[str, dict[str, int]]] = field(default_factory=dict)
+    # (priority, department id, target, breached now, breached under the candidate) -> tickets
+    counts: Counter[tuple[str, int | None, str, bool, bool]] = field(default_factory=Counter)
     changed: list[dict[str, Any]] = field(default_factory=list)
     changed_total: int = 0
 
@@ -105,14 +101,7 @@ class Tally:
         now, candidate = pair
         for i, target in enumerate(TARGETS):
             a, b = now[i], candidate[i]
-            for bucket in (
-                self.summary,
-                self.by_priority.setdefault(priority, {}),
-                self.by_department.setdefault(department_id, {}),
-            ):
-                counts = bucket.setdefault(target, _zero())
-                counts["breached_now"] += a.breached
-                counts["breached_candidate"] += b.breached
+            self.counts[priority, department_id, target, a.breached, b.breached] += 1
             if a.breached != b.breached:
                 self.changed_total += 1
                 if len(self.changed) < MAX_CHANGED:
@@ -128,21 +117,22 @@ class Tally:
 
     def merge(self, other: Tally) -> None:
         self.evaluated += other.evaluated
-        _merge(self.summary, other.summary)
-        for key, value in other.by_priority.items():
-            _merge(self.by_priority.setdefault(key, {}), value)
-        for dept, value in other.by_department.items():
-            _merge(self.by_department.setdefault(dept, {}), value)
+        self.counts.update(other.counts)
         room = MAX_CHANGED - len(self.changed)
         self.changed.extend(other.changed[: max(room, 0)])
         self.changed_total += other.changed_total
 
-
-def _merge(into: dict[str, dict[str, int]], other: dict[str, dict[str, int]]) -> None:
-    for target, counts in other.items():
-        mine = into.setdefault(target, _zero())
-        for key, n in counts.items():
-            mine[key] += n
+    def breaches(self, key: int | None = None) -> dict[Any, dict[str, dict[str, int]]]:
+        """{group: {target: {breached_now, breached_candidate}}}; group 0 priority, 1 department."""
+        out: dict[Any, dict[str, dict[str, int]]] = {}
+        for (priority, department_id, target, now, candidate), n in self.counts.items():
+            group = None if key is None else (priority, department_id)[key]
+            counts = out.setdefault(group, {}).setdefault(
+                target, {"breached_now": 0, "breached_candidate": 0}
+            )
+            counts["breached_now"] += n if now else 0
+            counts["breached_candidate"] += n if candidate else 0
+        return out
 
 
 class Parsed:

@@ -21,7 +21,7 @@ from api.sla.admin_schemas import SimulateBody, SimulateOut
 from api.sla.errors import invalid_from
 from core.errors import Invalid, NotFound
 from domain.policy_admin import check_ladder, check_targets
-from domain.sla_simulation import Row, Tally, simulate_chunk
+from domain.sla_simulation import TARGETS, Row, Tally, simulate_chunk
 from models import BusinessCalendar, Ticket
 
 CHUNK = 2000
@@ -145,15 +145,20 @@ async def simulate(
 
 
 def _out(tally: Tally, elapsed_ms: int) -> SimulateOut:
+    departments = tally.breaches(1)
     by_department: Sequence[dict[str, Any]] = [
-        {"department_id": dept, **counts}
-        for dept, counts in sorted(tally.by_department.items(), key=lambda kv: kv[0] or 0)
+        {"department_id": dept, **departments[dept]}
+        for dept in sorted(departments, key=lambda d: d or 0)
     ]
     return SimulateOut.model_validate(
         {
             "evaluated": tally.evaluated,
-            "summary": tally.summary,
-            "by_priority": tally.by_priority,
+            "summary": {
+                target: tally.breaches().get(None, {}).get(target, zero)
+                for target in TARGETS
+                for zero in [{"breached_now": 0, "breached_candidate": 0}]
+            },
+            "by_priority": tally.breaches(0),
             "by_department": list(by_department),
             "changed": tally.changed,
             "changed_truncated": tally.changed_total > len(tally.changed),
