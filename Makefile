@@ -45,6 +45,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.lifecycle
 	$(BIN)/python -m bench.import_customers
+	$(BIN)/python -m bench.simulator
+	$(BIN)/python -m bench.rollout
 
 bench-light: $(STAMP)
 	BENCH_FULL=0 $(BIN)/python -m bench

@@ -13,6 +13,7 @@ from activities.customers import CustomerActivities
 from activities.dispatch import DispatchActivities
 from activities.followups import FollowUpActivities
 from activities.notify import DeliveryStarter, NotifyActivities
+from activities.policy_rollout import RolloutActivities
 from activities.tickets import TicketActivities
 from core import pii
 from core.db import make_engine, make_sessionmaker
@@ -21,6 +22,7 @@ from domain.customers import CustomerTier
 from workflows.customer_approval import CustomerApprovalWorkflow
 from workflows.followup import FollowUpPlanWorkflow
 from workflows.notification import NotificationDelivery
+from workflows.policy_rollout import PolicyRolloutWorkflow
 from workflows.segments import SegmentRecomputeWorkflow, ensure_segment_schedule
 from workflows.ticket import TicketWorkflow
 
@@ -28,6 +30,7 @@ WORKFLOWS = [
     CustomerApprovalWorkflow,
     FollowUpPlanWorkflow,
     NotificationDelivery,
+    PolicyRolloutWorkflow,
     SegmentRecomputeWorkflow,
     TicketWorkflow,
 ]
@@ -72,6 +75,7 @@ def build_worker(client: Client, engine: AsyncEngine, settings: Settings) -> Wor
     dispatch = DispatchActivities(make_sessionmaker(engine))
     caps = {CustomerTier(tier): cap for tier, cap in settings.push_monthly_caps.items()}
     followups = FollowUpActivities(make_sessionmaker(engine), client, caps, notifier)
+    rollouts = RolloutActivities(make_sessionmaker(engine), client)
     main = Worker(
         client,
         task_queue=settings.temporal_task_queue,
@@ -91,6 +95,9 @@ def build_worker(client: Client, engine: AsyncEngine, settings: Settings) -> Wor
             followups.apply_plan_changes,
             followups.push_to_customer,
             followups.recompute_segments,
+            rollouts.count_rollout,
+            rollouts.rebind_page,
+            rollouts.finish_rollout,
         ],
         max_cached_workflows=settings.max_cached_workflows,
     )

@@ -29,6 +29,7 @@ from workflows.ticket_types import (
     EventDraft,
     NotificationRequest,
     TicketChanges,
+    TicketState,
 )
 
 
@@ -54,7 +55,10 @@ class TicketActivities:
                 select(Ticket).where(Ticket.workflow_id == inp.workflow_id)
             )
             if existing is None:
-                policy, calendar = await bind_policy(session, t.category, t.department_id, inp.at)
+                bound = await bind_policy(
+                    session, t.category, t.department_id, inp.at, t.customer_id
+                )
+                policy, calendar = bound.policy, bound.calendar
                 row = Ticket(
                     number=t.number,
                     workflow_id=inp.workflow_id,
@@ -79,12 +83,14 @@ class TicketActivities:
                     sla_binding={
                         "policy": policy.model_dump(mode="json"),
                         "calendar": calendar.model_dump(mode="json"),
+                        "calendar_version": bound.calendar_version,
                     },
                     sla_events=[
                         {"kind": "created", "at": inp.at.isoformat(), "priority": t.priority.value}
                     ],
                     policy_id=policy.policy_id,
                     policy_version=policy.version,
+                    calendar_version=bound.calendar_version,
                     last_seq=1,
                 )
                 session.add(row)
@@ -115,6 +121,7 @@ class TicketActivities:
                 created_at=existing.created_at,
                 policy=PolicyVersion.model_validate(binding["policy"]),
                 calendar=CalendarSpec.model_validate(binding["calendar"]),
+                calendar_version=binding.get("calendar_version"),
             )
         if self._notifier is not None:
             await self._notifier.start(keys)
@@ -151,6 +158,7 @@ class TicketActivities:
                     sla_events=[event.model_dump(mode="json") for event in s.sla_events],
                     sla_breached=inp.sla_breached,
                     last_seq=last_seq,
+                    **_binding_values(s),
                 )
             )
             requests = [*inp.notifications, *customer_notices(inp.events)]
@@ -210,6 +218,22 @@ class TicketActivities:
         if rows:
             await session.execute(insert(Notification).values(rows).on_conflict_do_nothing())
         return [row["idempotency_key"] for row in rows if row["channel"] != "in_app"]
+
+
+def _binding_values(s: TicketState) -> dict[str, Any]:
+    """The binding columns: a rollout may have moved it, and the read model follows."""
+    if s.calendar_version is None:
+        return {}  # bound before calendar versions and never rebound: the row is right
+    return {
+        "sla_binding": {
+            "policy": s.policy.model_dump(mode="json"),
+            "calendar": s.calendar.model_dump(mode="json"),
+            "calendar_version": s.calendar_version,
+        },
+        "policy_id": s.policy.policy_id,
+        "policy_version": s.policy.version,
+        "calendar_version": s.calendar_version,
+    }
 
 
 def _event_row(ticket_id: int, event: EventDraft) -> dict[str, Any]:

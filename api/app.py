@@ -25,7 +25,10 @@ from api.ops.endpoints import router as ops_router
 from api.org.endpoints import router as org_router
 from api.org.service import ensure_first_admin
 from api.security_headers import SecurityHeadersMiddleware, StaffCORSMiddleware
+from api.sla.calendars import router as calendars_router
 from api.sla.endpoints import router as sla_router
+from api.sla.simulate import router as sla_simulate_router
+from api.sla.versions import router as sla_versions_router
 from api.tickets.endpoints import router as tickets_router
 from core import pii
 from core.db import make_engine, make_sessionmaker
@@ -95,6 +98,9 @@ def create_app(
     app.include_router(notifications_router, prefix=API_PREFIX)
     app.include_router(audit_log_router, prefix=API_PREFIX)
     app.include_router(pii_access_router, prefix=API_PREFIX)
+    app.include_router(calendars_router, prefix=API_PREFIX)
+    app.include_router(sla_versions_router, prefix=API_PREFIX)
+    app.include_router(sla_simulate_router, prefix=API_PREFIX)
     install_intake(app, settings, API_PREFIX)
     install_codec(app, settings, API_PREFIX)
     app.add_middleware(

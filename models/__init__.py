@@ -16,6 +16,7 @@ from models.notify_prefs import NotificationPreference, WebhookSubscription
 from models.org import ApiKey, Department, Role, User
 from models.pii_access import PiiAccess
 from models.sla import BusinessCalendar, SlaPolicy, SlaPolicyVersion
+from models.sla_admin import CalendarVersion, PolicyRollout, PolicyRolloutItem
 from models.tickets import IdempotencyKey, Ticket, TicketCounter, TicketEvent
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "BusinessCalendar",
+    "CalendarVersion",
     "Category",
     "ContactPush",
     "Customer",
@@ -40,6 +42,8 @@ __all__ = [
     "Notification",
     "NotificationPreference",
     "PiiAccess",
+    "PolicyRollout",
+    "PolicyRolloutItem",
     "PublicToken",
     "Role",
     "RoundRobinCursor",

@@ -23,6 +23,8 @@ class BusinessCalendar(Base):
     # "CN" | "none" | ISO country code | ["2026-10-01", ...]
     holidays: Mapped[Any] = mapped_column(JSONB)
     extra_workdays: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    # The calendar_versions row this one mirrors.
+    current_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[datetime] = created_at_column()
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -65,6 +66,7 @@ class Ticket(Base):
     sla_breached: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     policy_id: Mapped[int | None] = mapped_column(Integer)
     policy_version: Mapped[int | None] = mapped_column(Integer)
+    calendar_version: Mapped[int | None] = mapped_column(Integer)
     # Highest event seq folded into this row: projection writes apply only forward.
     last_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
@@ -72,6 +74,10 @@ class Ticket(Base):
         Index("ix_tickets_status_id", "status", "id"),
         Index("ix_tickets_department_id_id", "department_id", "id"),
         Index("ix_tickets_assignee_id_id", "assignee_id", "id"),
+        # A policy rollout pages through the open tickets of one policy by id.
+        Index(
+            "ix_tickets_policy_open", "policy_id", "id", postgresql_where=text("status <> 'closed'")
+        ),
     )
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from domain.sla import ActionKind, ScheduledAction
-from workflows.ticket_types import NotificationRequest, TicketState
+from domain.sla import ActionKind, ScheduledAction, SlaEvent, SlaEventKind
+from domain.sla_view import sla_summary
+from workflows import search_attributes as sa
+from workflows.ticket_types import EventDraft, NotificationRequest, TicketState
 
 
 @dataclass
@@ -75,3 +78,34 @@ def effects_for_actions(state: TicketState, due: list[ScheduledAction]) -> list[
                 Effect("reminder_sent", "system", data, notify=[("tracking_reminder", "assignee")])
             )
     return effects
+
+
+def drafts(
+    s: TicketState, effects: list[Effect], now: datetime
+) -> tuple[list[EventDraft], list[NotificationRequest]]:
+    """Number the effects as consecutive timeline events and collect their notices."""
+    events: list[EventDraft] = []
+    notifications: list[NotificationRequest] = []
+    for effect in effects:
+        if effect.progress:
+            s.sla_events.append(SlaEvent(kind=SlaEventKind.PROGRESS, at=now))
+        s.seq += 1
+        events.append(
+            EventDraft(seq=s.seq, at=now, type=effect.type, actor=effect.actor, data=effect.data)
+        )
+        notifications.extend(effect.notifications(s.seq, s))
+    s.updated_at = now
+    return events, notifications
+
+
+def search_values(s: TicketState, now: datetime) -> dict[str, object]:
+    """The search attributes that make the ticket findable in the Temporal UI."""
+    return {
+        sa.TICKET_NUMBER.name: s.number,
+        sa.TICKET_STATUS.name: s.status.value,
+        sa.PRIORITY.name: s.priority.value,
+        sa.DEPARTMENT.name: str(s.department_id) if s.department_id is not None else None,
+        sa.ASSIGNEE.name: str(s.assignee_id) if s.assignee_id is not None else None,
+        sa.SLA_BREACHED.name: sla_summary(s.policy, s.calendar, s.sla_events, now).breached,
+        sa.ESCALATION_LEVEL.name: s.escalation_level,
+    }

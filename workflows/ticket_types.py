@@ -58,6 +58,8 @@ class TicketState(BaseModel):
     seq: int = 0
     policy: PolicyVersion
     calendar: CalendarSpec
+    # None for tickets bound before calendars had versions.
+    calendar_version: int | None = None
     sla_events: list[SlaEvent] = Field(default_factory=list)
     fired: list[str] = Field(default_factory=list)
 
@@ -80,6 +82,7 @@ class CreatedRecord(BaseModel):
     created_at: datetime
     policy: PolicyVersion
     calendar: CalendarSpec
+    calendar_version: int | None = None
 
 
 class EventDraft(BaseModel):
@@ -151,6 +154,16 @@ class SurveyInput(BaseModel):
     actor: str
     rating: SurveyRating
     comment: str | None = None
+
+
+class RebindInput(BaseModel):
+    """A policy rollout moving the ticket onto `policy` with `calendar` (concrete data)."""
+
+    actor: str
+    rollout_id: int
+    policy: PolicyVersion
+    calendar: CalendarSpec
+    calendar_version: int
 
 
 class TicketResult(BaseModel):

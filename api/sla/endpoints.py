@@ -4,45 +4,28 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Any
 
-from fastapi import APIRouter, Path, status
-from pydantic import ValidationError
+from fastapi import APIRouter, status
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from activities.sla_binding import calendar_from_row, policy_from_row
+from activities.sla_binding import policy_from_row
 from api.audit.admin_log import record_audit
 from api.deps import AdminUser, ManagerOrAdmin, SessionDep
 from api.pagination import CursorQuery, LimitQuery, Page, fetch_page
-from api.schema_rules import INT4_MAX
-from api.sla.schemas import CalendarBody, CalendarOut, PolicyBody, PolicyOut
+from api.sla.errors import invalid_from
+from api.sla.schemas import PolicyBody, PolicyId, PolicyOut
 from core.errors import Conflict, Invalid, NotFound
+from domain.policy_admin import check_ladder, check_targets, diff, normalized_scope
 from models import BusinessCalendar, SlaPolicy, SlaPolicyVersion, User
 
 router = APIRouter(tags=["sla"])
-PolicyId = Annotated[int, Path(ge=1, le=INT4_MAX)]
 
 # Escalation targets the recipient resolver understands, besides a user id.
 _NOTIFY_RULES = ("assignee", "department_manager", "role:admin", "customer")
 # Fits notifications.channel (String(24)).
 _CHANNEL = re.compile(r"^[a-z][a-z0-9_]{0,23}$")
-# Domain errors start with the field they concern: "working_hours.mon[0]: bad time ...".
-_FIELD_PREFIX = re.compile(r"^([a-z_]+(?:\.[a-z_]+|\[\d+\])*): ")
-_BODY_NAMES = {"revisit_within": "revisit.confirm_within"}
-
-
-def _invalid(exc: ValueError) -> Invalid:
-    """A 422 naming the body field a domain validation error is about."""
-    loc, message = "", str(exc)
-    if isinstance(exc, ValidationError) and exc.errors():
-        first = exc.errors()[0]
-        loc = ".".join(str(part) for part in first["loc"])
-        message = str(first["msg"]).removeprefix("Value error, ")
-    match = _FIELD_PREFIX.match(message)
-    name = loc or (match.group(1) if match else "")
-    path = re.sub(r"\[(\d+)\]", r".\1", _BODY_NAMES.get(name, name))
-    return Invalid(f"body.{path}" if path else "body", message)
 
 
 async def _check_escalation(session: SessionDep, body: PolicyBody) -> None:
@@ -100,11 +83,37 @@ async def _load(session: SessionDep, policy_id: int) -> tuple[SlaPolicy, SlaPoli
     return policy, version
 
 
-def _validated(policy: SlaPolicy, version: SlaPolicyVersion) -> None:
+def _validated(policy: SlaPolicy, version: SlaPolicyVersion, body: PolicyBody) -> None:
+    """The domain accepts the body, resolution >= first response, the ladder is in order."""
     try:
         policy_from_row(policy, version)
+        check_targets({p: (t.first_response, t.resolution) for p, t in body.targets.items()})
+        check_ladder(body.escalation)
     except ValueError as exc:
-        raise _invalid(exc) from exc
+        raise invalid_from(exc) from exc
+
+
+async def _check_scope(session: SessionDep, body: PolicyBody, policy_id: int | None) -> None:
+    """Two policies with the same non-empty scope could never be told apart: 409."""
+    scope = normalized_scope(body.scope.model_dump() if body.scope else {})
+    if not scope:
+        return
+    for other in await session.scalars(select(SlaPolicy)):
+        if other.id != policy_id and normalized_scope(other.scope) == scope:
+            raise Conflict(
+                f"policy {other.id} ({other.name!r}) already has this scope",
+                details={"field": "body.scope", "policy_id": other.id},
+            )
+
+
+def _audited_body(policy: SlaPolicy, version: SlaPolicyVersion) -> dict[str, Any]:
+    """What an admin edits, for audit diffs: name, calendar, scope and the version body."""
+    return {
+        "name": policy.name,
+        "calendar_id": version.calendar_id,
+        "scope": normalized_scope(policy.scope),
+        **version.body,
+    }
 
 
 @router.post("/sla-policies", status_code=status.HTTP_201_CREATED, response_model=PolicyOut)
@@ -112,6 +121,7 @@ async def create_policy(body: PolicyBody, caller: AdminUser, session: SessionDep
     """Create a policy at version 1; `scope` decides which new tickets bind to it."""
     calendar_id = await _check_calendar(session, body.calendar_id)
     await _check_escalation(session, body)
+    await _check_scope(session, body, None)
     policy = SlaPolicy(
         name=body.name,
         is_default=body.is_default,
@@ -131,13 +141,18 @@ async def create_policy(body: PolicyBody, caller: AdminUser, session: SessionDep
         created_by=caller.user_id,
         created_at=datetime.now(UTC),
     )
-    _validated(policy, version)
+    _validated(policy, version, body)
     session.add(version)
     if body.is_default:
         await session.execute(
             update(SlaPolicy).where(SlaPolicy.id != policy.id).values(is_default=False)
         )
-    data = {"name": body.name, "version": 1, "is_default": body.is_default}
+    data = {
+        "name": body.name,
+        "version": 1,
+        "is_default": body.is_default,
+        "changes": [c.as_json() for c in diff({}, _audited_body(policy, version))],
+    }
     await record_audit(session, caller, "sla_policy.create", "sla_policy", policy.id, data)
     await session.commit()
     return _policy_out(policy, version)
@@ -151,7 +166,15 @@ async def new_policy_version(
     policy, current = await _load(session, policy_id)
     calendar_id = await _check_calendar(session, body.calendar_id)
     await _check_escalation(session, body)
-    policy.current_version = current.version + 1
+    await _check_scope(session, body, policy.id)
+    before = _audited_body(policy, current)
+    latest = await session.scalar(
+        select(SlaPolicyVersion.version)
+        .where(SlaPolicyVersion.policy_id == policy.id)
+        .order_by(SlaPolicyVersion.version.desc())
+        .limit(1)
+    )
+    policy.current_version = (latest or current.version) + 1
     policy.scope = body.scope.model_dump() if body.scope else {}
     policy.name = body.name
     version = SlaPolicyVersion(
@@ -162,9 +185,10 @@ async def new_policy_version(
         created_by=caller.user_id,
         created_at=datetime.now(UTC),
     )
-    _validated(policy, version)
+    _validated(policy, version, body)
     session.add(version)
-    data = {"name": body.name, "version": version.version}
+    changes = [c.as_json() for c in diff(before, _audited_body(policy, version))]
+    data = {"name": body.name, "version": version.version, "changes": changes}
     await record_audit(session, caller, "sla_policy.new_version", "sla_policy", policy.id, data)
     try:
         await session.commit()
@@ -187,57 +211,3 @@ async def list_policies(
 async def get_policy(policy_id: PolicyId, _: ManagerOrAdmin, session: SessionDep) -> PolicyOut:
     """One policy at its current version."""
     return _policy_out(*await _load(session, policy_id))
-
-
-def _calendar_out(row: BusinessCalendar) -> CalendarOut:
-    year = datetime.now(UTC).year
-    spec = calendar_from_row(row, years=range(year, year + 2))
-    return CalendarOut(
-        id=row.id,
-        name=row.name,
-        timezone=row.timezone,
-        working_hours=row.working_hours,
-        holidays=row.holidays,
-        extra_workdays=list(row.extra_workdays or []),
-        provisional_years=sorted(spec.provisional_years),
-        created_at=row.created_at,
-    )
-
-
-@router.post("/calendars", status_code=status.HTTP_201_CREATED, response_model=CalendarOut)
-async def create_calendar(
-    body: CalendarBody, caller: AdminUser, session: SessionDep
-) -> CalendarOut:
-    """A business calendar: timezone, working hours (or 24x7), holidays, make-up workdays."""
-    dumped = body.model_dump(mode="json")
-    row = BusinessCalendar(
-        name=body.name,
-        timezone=body.timezone,
-        working_hours=dumped["working_hours"],
-        holidays=dumped["holidays"],
-        extra_workdays=dumped["extra_workdays"],
-    )
-    try:
-        year = datetime.now(UTC).year
-        calendar_from_row(row, years=range(year, year + 2))
-    except ValueError as exc:
-        raise _invalid(exc) from exc
-    session.add(row)
-    try:
-        await session.flush()
-        data = {"name": body.name, "timezone": body.timezone}
-        await record_audit(session, caller, "calendar.create", "calendar", row.id, data)
-        await session.commit()
-    except IntegrityError as exc:
-        raise Conflict(f"a calendar named {body.name!r} already exists") from exc
-    return _calendar_out(row)
-
-
-@router.get("/calendars", response_model=Page[CalendarOut])
-async def list_calendars(
-    _: ManagerOrAdmin, session: SessionDep, limit: LimitQuery = 50, cursor: CursorQuery = None
-) -> Page[CalendarOut]:
-    """All calendars, with the years whose holiday data is provisional."""
-    query = select(BusinessCalendar)
-    rows, next_cursor = await fetch_page(session, query, BusinessCalendar.id, limit, cursor)
-    return Page(items=[_calendar_out(r) for r in rows], next_cursor=next_cursor)

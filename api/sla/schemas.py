@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.schema_rules import (
@@ -17,6 +18,10 @@ from api.schema_rules import (
     working_hours_schema,
 )
 from domain.sla import EscalationStep, Priority
+
+# Path ids: `integer` columns, so larger numbers are refused by the schema, not by Postgres.
+PolicyId = Annotated[int, Path(ge=1, le=INT4_MAX)]
+CalendarId = Annotated[int, Path(ge=1, le=INT4_MAX)]
 
 _STRICT = ConfigDict(extra="forbid")
 
@@ -49,6 +54,10 @@ class ScopeIn(BaseModel):
     categories: list[str] = Field(default_factory=list, max_length=100)
     departments: list[Annotated[int, Field(ge=1, le=INT4_MAX)]] = Field(
         default_factory=list, max_length=100
+    )
+    # Customer tiers (core | potential | ordinary) of the ticket's customer.
+    tiers: list[Literal["core", "potential", "ordinary"]] = Field(
+        default_factory=list, max_length=3
     )
 
 
@@ -110,6 +119,7 @@ class CalendarBody(BaseModel):
 
 class CalendarOut(BaseModel):
     id: int
+    version: int
     name: str
     timezone: str
     working_hours: Any
@@ -117,3 +127,18 @@ class CalendarOut(BaseModel):
     extra_workdays: list[str]
     provisional_years: list[int]
     created_at: datetime
+
+
+class CalendarVersionOut(BaseModel):
+    version: int
+    created_at: datetime
+    created_by: int | None
+    body: dict[str, Any]
+
+
+class DueOut(BaseModel):
+    due_at: datetime
+    calendar_id: int
+    version: int
+    # The answer uses holiday data that is a fallback guess for that year.
+    provisional: bool

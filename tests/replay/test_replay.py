@@ -24,6 +24,8 @@ RECORDED = {
     "awaiting_customer",
     "dispatch_assigned",
     "dispatch_queued",
+    "open_before_rebind",
+    "rebound_open_ticket",
     "priority_change",
     "revisit_timeout",
     "standard_lifecycle",
