@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint typecheck unit bench bench-light chaos clean
+.PHONY: dev test lint typecheck unit bench bench-light chaos clean fonts
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-dev: $(STAMP)
+dev: $(STAMP) fonts
 	$(BIN)/closedloop dev
 
 lint: $(STAMP)
@@ -20,10 +20,16 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy domain workflows activities core api models chaos worker.py cli.py
+	$(BIN)/mypy domain workflows activities core api models services chaos worker.py cli.py
 
-test: lint typecheck
+test: lint typecheck fonts
 	$(BIN)/pytest -q -p no:cacheprovider
+
+# PDF reports embed a TrueType CJK font; Debian's fonts-wqy-microhei is installed when absent.
+REPORT_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+fonts:
+	test -f $(REPORT_FONT) || apt-get install -y -q fonts-wqy-microhei || \
+		(apt-get update -q && apt-get install -y -q fonts-wqy-microhei)
 
 # Fault drill: SIGKILL each server under load, then verify nothing lost or doubled.
 chaos: $(STAMP)

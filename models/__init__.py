@@ -15,6 +15,13 @@ from models.notifications import Notification
 from models.notify_prefs import NotificationPreference, WebhookSubscription
 from models.org import ApiKey, Department, Role, User
 from models.pii_access import PiiAccess
+from models.reports import (
+    CustomerOrder,
+    ReportRun,
+    ReportSchedule,
+    ReportWord,
+    TicketReportFacts,
+)
 from models.sla import BusinessCalendar, SlaPolicy, SlaPolicyVersion
 from models.tickets import IdempotencyKey, Ticket, TicketCounter, TicketEvent
 
@@ -30,6 +37,7 @@ __all__ = [
     "CustomerCounter",
     "CustomerEvent",
     "CustomerInteraction",
+    "CustomerOrder",
     "Department",
     "ExternalRef",
     "FollowUpEvent",
@@ -40,6 +48,9 @@ __all__ = [
     "NotificationPreference",
     "PiiAccess",
     "PublicToken",
+    "ReportRun",
+    "ReportSchedule",
+    "ReportWord",
     "Role",
     "RoundRobinCursor",
     "RoutingRule",
@@ -48,6 +59,7 @@ __all__ = [
     "Ticket",
     "TicketCounter",
     "TicketEvent",
+    "TicketReportFacts",
     "User",
     "WebhookSubscription",
 ]
