@@ -12,6 +12,7 @@ from activities.customers import CustomerActivities
 from activities.dispatch import DispatchActivities
 from activities.followups import FollowUpActivities
 from activities.notify import DeliveryStarter, NotifyActivities
+from activities.report_runs import ReportRunActivities
 from activities.tickets import TicketActivities
 from core import pii
 from core.db import make_engine, make_sessionmaker
@@ -20,6 +21,7 @@ from domain.customers import CustomerTier
 from workflows.customer_approval import CustomerApprovalWorkflow
 from workflows.followup import FollowUpPlanWorkflow
 from workflows.notification import NotificationDelivery
+from workflows.report_run import ReportRunWorkflow
 from workflows.segments import SegmentRecomputeWorkflow, ensure_segment_schedule
 from workflows.ticket import TicketWorkflow
 
@@ -27,6 +29,7 @@ WORKFLOWS = [
     CustomerApprovalWorkflow,
     FollowUpPlanWorkflow,
     NotificationDelivery,
+    ReportRunWorkflow,
     SegmentRecomputeWorkflow,
     TicketWorkflow,
 ]
@@ -41,6 +44,7 @@ def build_worker(client: Client, engine: AsyncEngine, settings: Settings) -> Wor
     customers = CustomerActivities(make_sessionmaker(engine), settings.timezone)
     dispatch = DispatchActivities(make_sessionmaker(engine))
     caps = {CustomerTier(tier): cap for tier, cap in settings.push_monthly_caps.items()}
+    reports = ReportRunActivities(make_sessionmaker(engine), notifier, settings.report_font_path)
     followups = FollowUpActivities(make_sessionmaker(engine), client, caps, notifier)
     return Worker(
         client,
@@ -59,6 +63,8 @@ def build_worker(client: Client, engine: AsyncEngine, settings: Settings) -> Wor
             followups.apply_plan_changes,
             followups.push_to_customer,
             followups.recompute_segments,
+            reports.render_report_run,
+            reports.mail_report_run,
         ],
         max_cached_workflows=settings.max_cached_workflows,
     )

@@ -26,6 +26,7 @@ from api.org.endpoints import router as org_router
 from api.org.service import ensure_first_admin
 from api.reports.dictionary import router as report_words_router
 from api.reports.endpoints import router as reports_router
+from api.reports.schedules import router as report_schedules_router
 from api.security_headers import SecurityHeadersMiddleware, StaffCORSMiddleware
 from api.sla.endpoints import router as sla_router
 from api.tickets.endpoints import router as tickets_router
@@ -100,6 +101,7 @@ def create_app(
     app.include_router(reports_router, prefix=API_PREFIX)
     app.include_router(orders_router, prefix=API_PREFIX)
     app.include_router(report_words_router, prefix=API_PREFIX)
+    app.include_router(report_schedules_router, prefix=API_PREFIX)
     install_intake(app, settings, API_PREFIX)
     install_codec(app, settings, API_PREFIX)
     app.add_middleware(

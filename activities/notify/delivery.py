@@ -19,6 +19,7 @@ from temporalio import activity
 from activities.notify.email import EmailSender
 from activities.notify.errors import permanent
 from activities.notify.render import Message, Renderer
+from activities.notify.report_mail import REPORT_TEMPLATE, ReportGone, report_send
 from activities.notify.robots import send_dingtalk, send_feishu, send_wecom
 from activities.notify.sms import SmsGateway
 from activities.notify.webhook import send_webhook, webhook_body
@@ -69,7 +70,7 @@ class NotifyActivities:
         try:
             async with self._sessions.begin() as session:
                 send = await self._prepare(session, row)
-        except Skipped as why:
+        except (Skipped, ReportGone) as why:
             await self._finish(row.id, "skipped", error=str(why))
             return DeliveryReport(status="skipped", detail=str(why))
         timeout = self._settings.notify_http_timeout_seconds
@@ -99,6 +100,8 @@ class NotifyActivities:
 
     async def _prepare(self, session: AsyncSession, row: Notification) -> Send:
         """Resolve the address at delivery time and render the message."""
+        if row.template == REPORT_TEMPLATE:  # a scheduled report: no ticket, a file attached
+            return await report_send(session, row, self._email, self._settings)
         ticket = await session.get(Ticket, row.ticket_id) if row.ticket_id is not None else None
         if row.channel == NotifyChannel.WEBHOOK:
             return await self._webhook(session, row, ticket)

@@ -149,6 +149,7 @@ REPORTS: dict[str, ReportSpec] = {
             "关键指标",
             "KPIs",
             (
+                "tickets",
                 "profile_completeness",
                 "csat",
                 "resolution_rate",

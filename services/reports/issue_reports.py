@@ -114,6 +114,7 @@ async def kpis(session: AsyncSession, f: ReportFilters) -> tuple[list[Row], Row]
     ).one()
     slots = int(n_customers) * len(PROFILE_FIELDS)
     row: Row = {
+        "tickets": int(total),
         "profile_completeness": rate(int(filled_sum), slots),
         "csat": csat(int(sat), int(basic), int(answered)),
         "resolution_rate": rate(int(resolved), int(total)),
