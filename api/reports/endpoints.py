@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
@@ -69,8 +70,16 @@ def parse_format(request: Request) -> ExportFormat:
 
 
 def attachment(name: str, fmt: ExportFormat, stamp: datetime) -> dict[str, str]:
-    filename = f"{name}-{stamp.strftime('%Y%m%d%H%M%S')}.{fmt.value}"
-    return {"Content-Disposition": f'attachment; filename="{filename}"'}
+    return disposition(f"{name}-{stamp.strftime('%Y%m%d%H%M%S')}.{fmt.value}")
+
+
+def disposition(filename: str) -> dict[str, str]:
+    """An attachment header with an ASCII fallback and the UTF-8 name (RFC 6266 / 5987)."""
+    fallback = "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "_" for c in filename)
+    return {
+        "Content-Disposition": f'attachment; filename="{fallback}"; '
+        f"filename*=UTF-8''{quote(filename, safe='')}"
+    }
 
 
 @router.get("/reports/{name}", response_model=None)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Query, Response, status
 from sqlalchemy import select
 
 from api.deps import CurrentUser, ManagerOrAdmin, SessionDep, SettingsDep, TemporalDep
-from api.reports.endpoints import viewer_of
+from api.reports.endpoints import disposition, viewer_of
 from api.reports.schedule_schemas import RunOut, ScheduleCreate, ScheduleOut
 from core.errors import Invalid, NotFound
 from domain.reports.definitions import REPORTS
@@ -130,5 +130,5 @@ async def run_file(run_id: int, caller: CurrentUser, session: SessionDep) -> Res
     return Response(
         run.content,
         media_type=run.content_type or "application/octet-stream",
-        headers={"Content-Disposition": f'attachment; filename="{run.filename}"'},
+        headers=disposition(run.filename or f"report-run-{run.id}"),
     )
