@@ -17,10 +17,10 @@ from services.reports.drilldown import (
     SEGMENTS,
     TICKET_COLUMNS,
     segment_conditions,
-    ticket_batches,
+    ticket_csv,
     ticket_page,
 )
-from services.reports.exports.csv_export import csv_chunks, csv_stream
+from services.reports.exports.csv_export import csv_chunks, with_header
 from services.reports.exports.pdf_export import pdf_bytes
 from services.reports.exports.xlsx_export import xlsx_bytes
 from services.reports.scope import OutOfScope, Viewer, scoped
@@ -135,9 +135,9 @@ async def drilldown_tickets(
         scoped(filters, viewer)
         segment_conditions(segments, now)  # a bad segment is a 422 before streaming starts
         if fmt is ExportFormat.CSV:
-            batches = ticket_batches(session, filters, segments, viewer, now)
+            lines = ticket_csv(session, filters, segments, viewer, now)
             return StreamingResponse(
-                csv_stream(TICKET_COLUMNS, batches),
+                with_header(TICKET_COLUMNS, lines),
                 media_type=CONTENT_TYPES[fmt],
                 headers=attachment("tickets", fmt, now),
             )

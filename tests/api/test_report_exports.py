@@ -101,3 +101,10 @@ async def test_ticket_list_csv_streams_every_row_of_a_drill_down(
     assert sorted(int(r[0]) for r in parsed[1:]) == sorted(
         v for k, v in week.tickets.items() if k != "T0"
     )
+    listed = await http.get(
+        "/api/v1/report-drilldown/tickets",
+        params={**WINDOW, "department_id": team.department_id},
+        headers=team.manager.headers,
+    )
+    items = listed.json()["items"]
+    assert parsed[1:] == [[cell_text(item[c]) for c in parsed[0]] for item in items]

@@ -46,14 +46,8 @@ def csv_chunks(columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> Iterat
         yield sink.take().encode()
 
 
-async def csv_stream(
-    columns: Sequence[str], batches: AsyncIterator[Sequence[Sequence[Any]]]
-) -> AsyncIterator[bytes]:
-    """BOM + header, then one chunk per batch of positional rows (a server-side cursor's)."""
-    sink = _Line()
-    writer = csv.writer(sink, lineterminator="\r\n")
-    writer.writerow(columns)
-    yield (BOM + sink.take()).encode()
-    async for batch in batches:
-        writer.writerows([cell_text(v) for v in values] for values in batch)
-        yield sink.take().encode()
+async def with_header(columns: Sequence[str], body: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """BOM and header line, then CSV lines produced elsewhere (a COPY ... TO STDOUT)."""
+    yield (BOM + ",".join(columns) + "\n").encode()
+    async for chunk in body:
+        yield chunk
