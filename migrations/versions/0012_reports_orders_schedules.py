@@ -99,6 +99,8 @@ def upgrade() -> None:
         ["status", "created_at"],
         postgresql_where=sa.text("NOT resolved"),
     )
+    # Customer activity counts interactions by time across customers.
+    op.create_index("ix_customer_interactions_at", "customer_interactions", ["at"])
     # Existing tickets get their dimensions now; last_seq 0 marks the durations as owed.
     op.execute(
         """
@@ -162,6 +164,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_customer_interactions_at", table_name="customer_interactions")
     op.drop_table("report_runs")
     op.drop_table("report_schedules")
     op.drop_table("report_words")

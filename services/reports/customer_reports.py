@@ -34,21 +34,39 @@ async def customer_activity(session: AsyncSession, f: ReportFilters) -> tuple[li
     """Interactions, customers touched (active) and customers in scope untouched (silent)."""
     where, params = customer_conditions(f)
     spans, params = _period_params(f, params)
-    sql = f"""
-    SELECT p.i,
-      (SELECT count(*) FROM customer_interactions x JOIN customers c ON c.id = x.customer_id
-        WHERE x.at >= p.s AND x.at < p.e AND {where}),
-      (SELECT count(DISTINCT x.customer_id) FROM customer_interactions x
-        JOIN customers c ON c.id = x.customer_id
-        WHERE x.at >= p.s AND x.at < p.e AND {where}),
-      (SELECT count(*) FROM customers c WHERE {where} AND c.created_at < p.e
-        AND c.stage <> 'lost')
-    FROM {_PERIODS} ORDER BY p.i
+    params = {**params, "start": f.start, "end": f.end}
+    touched = f"""
+    WITH x AS (
+      SELECT x.customer_id, x.at FROM customer_interactions x
+      JOIN customers c ON c.id = x.customer_id
+      WHERE x.at >= :start AND x.at < :end AND {where}
+    )
+    SELECT p.i, count(x.at), count(DISTINCT x.customer_id)
+    FROM {_PERIODS} LEFT JOIN x ON x.at >= p.s AND x.at < p.e
+    GROUP BY p.i ORDER BY p.i
     """
+    # Customers in scope (not lost) by the end of each period: those before the window plus
+    # a running sum of those created inside it.
+    grown = f"""
+    SELECT p.i, count(c.id) FROM {_PERIODS}
+    LEFT JOIN customers c ON c.created_at >= p.s AND c.created_at < p.e
+      AND c.stage <> 'lost' AND {where}
+    GROUP BY p.i ORDER BY p.i
+    """
+    before = await session.scalar(
+        text(
+            f"SELECT count(*) FROM customers c WHERE {where} AND c.stage <> 'lost' "
+            "AND c.created_at < :start"
+        ),
+        params,
+    )
+    in_scope = int(before or 0)
+    added = {int(i): int(n) for i, n in await session.execute(text(grown), params)}
     rows: list[Row] = []
     total_interactions = 0
-    for i, interactions, active, in_scope in await session.execute(text(sql), params):
+    for i, interactions, active in await session.execute(text(touched), params):
         span = spans[int(i) - 1]
+        in_scope += added.get(int(i), 0)
         total_interactions += int(interactions)
         window = {"from": span.start.isoformat(), "to": span.end.isoformat()}
         rows.append(
@@ -56,7 +74,7 @@ async def customer_activity(session: AsyncSession, f: ReportFilters) -> tuple[li
                 "period": span.label,
                 "interactions": int(interactions),
                 "active_customers": int(active),
-                "silent_customers": max(int(in_scope) - int(active), 0),
+                "silent_customers": max(in_scope - int(active), 0),
                 "customers_query": {**customers_query(f, activity="active"), **window},
             }
         )

@@ -14,6 +14,7 @@ from domain.reports.definitions import AGE_BUCKETS
 from domain.reports.filters import FilterError, ReportFilters
 from services.reports.scope import Viewer, scoped, ticket_conditions
 
+CHUNK_BYTES = 256 * 1024
 SEGMENTS = ("measure", "sla_target", "status", "age_bucket", "keyword", "answered")
 TICKET_COLUMNS = (
     "id",
@@ -142,5 +143,11 @@ async def ticket_csv(
     async with pg.cursor() as cursor:
         copy_sql = f"COPY ({statement}) TO STDOUT WITH (FORMAT csv)"
         async with cursor.copy(copy_sql, params) as copy:
-            async for data in copy:
-                yield bytes(data)
+            buffer = bytearray()
+            async for data in copy:  # one row per item: send them in larger chunks
+                buffer += data
+                if len(buffer) >= CHUNK_BYTES:
+                    yield bytes(buffer)
+                    buffer.clear()
+            if buffer:
+                yield bytes(buffer)
