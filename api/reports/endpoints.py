@@ -13,6 +13,7 @@ from fastapi.responses import Response, StreamingResponse
 from api.deps import ManagerOrAdmin, Principal, SessionDep, SettingsDep
 from core.errors import Invalid, NotFound
 from domain.reports.filters import ExportFormat, FilterError, ReportFilters, build_filters
+from services.reports.customer_drilldown import CUSTOMER_SEGMENTS, customer_page
 from services.reports.drilldown import (
     SEGMENTS,
     TICKET_COLUMNS,
@@ -153,6 +154,30 @@ async def drilldown_tickets(
         raise Invalid(f"query.{exc.field}", str(exc)) from exc
     next_after = items[-1]["id"] if len(items) == min(limit, 1000) else None
     return {"items": items, "next_after": next_after}
+
+
+@router.get("/report-drilldown/customers")
+async def drilldown_customers(
+    request: Request,
+    caller: ManagerOrAdmin,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> dict[str, Any]:
+    """The customers behind a customer report row: pass its `customers_query`."""
+    now = datetime.now(UTC)
+    query = dict(request.query_params)
+    segments = {k: query[k] for k in CUSTOMER_SEGMENTS if k in query}
+    filters = parse_filters(query, settings.timezone, now)
+    after, limit = _int_param(query, "after", 0), min(_int_param(query, "limit", 200), 1000)
+    try:
+        items = await customer_page(
+            session, filters, segments, viewer_of(caller), after=after, limit=limit
+        )
+    except OutOfScope as exc:
+        raise NotFound("department not found") from exc
+    except FilterError as exc:
+        raise Invalid(f"query.{exc.field}", str(exc)) from exc
+    return {"items": items, "next_after": items[-1]["id"] if len(items) == limit else None}
 
 
 def _int_param(query: dict[str, str], key: str, default: int) -> int:

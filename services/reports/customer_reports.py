@@ -172,7 +172,7 @@ async def high_value(session: AsyncSession, f: ReportFilters) -> tuple[list[Row]
                 "f_score": int(fs),
                 "m_score": int(m),
                 "rfm": f"{r}{fs}{m}",
-                "customers_query": {"customer_id": int(cid)},
+                "customers_query": customers_query(f, customer_id=int(cid)),
             }
         )
     return rows, {"customers_with_orders": ranked}

@@ -207,3 +207,28 @@ async def test_tag_and_channel_filters_narrow_the_tickets(
     assert body["totals"]["count"] == 2
     body = await report(http, team, "feedback-types", tag="report-vip")
     assert body["totals"]["count"] == 0  # no seeded ticket is linked to a customer
+
+
+async def test_customer_rows_drill_down_to_exactly_their_customers(
+    http: httpx.AsyncClient, team: Org, week: Seeded
+) -> None:
+    async def listed(query: dict[str, Any]) -> list[int]:
+        response = await http.get(
+            "/api/v1/report-drilldown/customers", params=query, headers=team.manager.headers
+        )
+        assert response.status_code == 200, response.text
+        return [c["id"] for c in response.json()["items"]]
+
+    for row in (await report(http, team, "customer-activity"))["rows"]:
+        assert len(await listed(row["customers_query"])) == row["active_customers"], row
+    funnel = await report(
+        http,
+        team,
+        "conversion-funnel",
+        **{"from": "2025-09-01", "to": "2025-09-30"},
+        granularity="month",
+    )
+    (month,) = funnel["rows"]
+    assert sorted(await listed(month["customers_query"])) == sorted(week.customers.values())
+    top = (await report(http, team, "high-value"))["rows"][0]
+    assert await listed(top["customers_query"]) == [week.customers["C1"]]
