@@ -25,6 +25,11 @@ ENV PATH=/opt/venv/bin:$PATH \
     CLOSEDLOOP_API_HOST=0.0.0.0 \
     CLOSEDLOOP_API_PORT=8000
 
+# PDF reports embed this TrueType CJK font (services/reports/exports/pdf_export.py).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-wqy-microhei \
+    && rm -rf /var/lib/apt/lists/*
+
 RUN groupadd --system --gid 10001 closedloop \
     && useradd --system --uid 10001 --gid closedloop --home-dir /app --shell /usr/sbin/nologin closedloop \
     && mkdir -p /app \

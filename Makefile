@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Browser tests drive Debian's Chromium (Playwright's own browser download is not used).
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: dev test lint typecheck unit bench bench-light chaos clean
+.PHONY: dev test lint typecheck unit bench bench-light chaos clean fonts
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-dev: $(STAMP)
+dev: $(STAMP) fonts
 	$(BIN)/closedloop dev
 
 lint: $(STAMP)
@@ -22,7 +22,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy domain workflows activities core api models chaos worker.py cli.py
+	$(BIN)/mypy domain workflows activities core api models services chaos worker.py cli.py
 
 $(CHROMIUM):
 	@if [ "$$(id -u)" = 0 ]; then \
@@ -33,8 +33,14 @@ $(CHROMIUM):
 		exit 1; \
 	fi
 
-test: lint typecheck $(CHROMIUM)
+test: lint typecheck fonts $(CHROMIUM)
 	$(BIN)/pytest -q -p no:cacheprovider
+
+# PDF reports embed a TrueType CJK font; Debian's fonts-wqy-microhei is installed when absent.
+REPORT_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+fonts:
+	test -f $(REPORT_FONT) || apt-get install -y -q fonts-wqy-microhei || \
+		(apt-get update -q && apt-get install -y -q fonts-wqy-microhei)
 
 # Fault drill: SIGKILL each server under load, then verify nothing lost or doubled.
 chaos: $(STAMP)

@@ -14,6 +14,7 @@ from activities.dispatch import DispatchActivities
 from activities.followups import FollowUpActivities
 from activities.notify import DeliveryStarter, NotifyActivities
 from activities.policy_rollout import RolloutActivities
+from activities.report_runs import ReportRunActivities
 from activities.tickets import TicketActivities
 from core import pii
 from core.db import make_engine, make_sessionmaker
@@ -23,6 +24,7 @@ from workflows.customer_approval import CustomerApprovalWorkflow
 from workflows.followup import FollowUpPlanWorkflow
 from workflows.notification import NotificationDelivery
 from workflows.policy_rollout import PolicyRolloutWorkflow
+from workflows.report_run import ReportRunWorkflow
 from workflows.segments import SegmentRecomputeWorkflow, ensure_segment_schedule
 from workflows.ticket import TicketWorkflow
 
@@ -31,6 +33,7 @@ WORKFLOWS = [
     FollowUpPlanWorkflow,
     NotificationDelivery,
     PolicyRolloutWorkflow,
+    ReportRunWorkflow,
     SegmentRecomputeWorkflow,
     TicketWorkflow,
 ]
@@ -74,6 +77,7 @@ def build_worker(client: Client, engine: AsyncEngine, settings: Settings) -> Wor
     customers = CustomerActivities(make_sessionmaker(engine), settings.timezone)
     dispatch = DispatchActivities(make_sessionmaker(engine))
     caps = {CustomerTier(tier): cap for tier, cap in settings.push_monthly_caps.items()}
+    reports = ReportRunActivities(make_sessionmaker(engine), notifier, settings.report_font_path)
     followups = FollowUpActivities(make_sessionmaker(engine), client, caps, notifier)
     rollouts = RolloutActivities(make_sessionmaker(engine), client)
     main = Worker(
@@ -98,6 +102,8 @@ def build_worker(client: Client, engine: AsyncEngine, settings: Settings) -> Wor
             rollouts.count_rollout,
             rollouts.rebind_page,
             rollouts.finish_rollout,
+            reports.render_report_run,
+            reports.mail_report_run,
         ],
         max_cached_workflows=settings.max_cached_workflows,
     )

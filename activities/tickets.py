@@ -18,6 +18,7 @@ from activities.notify.outbox import (
     queue_webhooks,
 )
 from activities.recipients import resolve_recipients
+from activities.report_facts import write_ticket_facts
 from activities.sla_binding import bind_policy
 from core import pii
 from domain.calendar import CalendarSpec
@@ -112,6 +113,7 @@ class TicketActivities:
                     .on_conflict_do_nothing()
                 )
                 existing = row
+                await write_ticket_facts(session, row.id)
             if self._notifier is not None:
                 created = EventDraft(seq=1, at=inp.at, type="created", actor=t.actor, data={})
                 keys = await queue_webhooks(session, inp.workflow_id, existing.id, [created])
@@ -161,6 +163,7 @@ class TicketActivities:
                     **_binding_values(s),
                 )
             )
+            await write_ticket_facts(session, s.ticket_id)
             requests = [*inp.notifications, *customer_notices(inp.events)]
             for request in requests:
                 keys += await self._queue(

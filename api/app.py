@@ -22,8 +22,12 @@ from api.middleware import RequestContextMiddleware
 from api.notifications.endpoints import router as notifications_router
 from api.openapi_links import install_openapi_links
 from api.ops.endpoints import router as ops_router
+from api.orders.endpoints import router as orders_router
 from api.org.endpoints import router as org_router
 from api.org.service import ensure_first_admin
+from api.reports.dictionary import router as report_words_router
+from api.reports.endpoints import router as reports_router
+from api.reports.schedules import router as report_schedules_router
 from api.security_headers import SecurityHeadersMiddleware, StaffCORSMiddleware
 from api.sla.calendars import router as calendars_router
 from api.sla.endpoints import router as sla_router
@@ -101,6 +105,10 @@ def create_app(
     app.include_router(calendars_router, prefix=API_PREFIX)
     app.include_router(sla_versions_router, prefix=API_PREFIX)
     app.include_router(sla_simulate_router, prefix=API_PREFIX)
+    app.include_router(reports_router, prefix=API_PREFIX)
+    app.include_router(orders_router, prefix=API_PREFIX)
+    app.include_router(report_words_router, prefix=API_PREFIX)
+    app.include_router(report_schedules_router, prefix=API_PREFIX)
     install_intake(app, settings, API_PREFIX)
     install_codec(app, settings, API_PREFIX)
     app.add_middleware(

@@ -122,6 +122,10 @@ class Settings(BaseSettings):
     notify_task_queue: str = ""
     notify_max_concurrent_deliveries: int = Field(20, ge=1)
 
+    # Reports: a TrueType CJK font for PDF exports (default: the first installed of
+    # services.reports.exports.pdf_export.FONT_CANDIDATES, Debian fonts-wqy-microhei).
+    report_font_path: str | None = None
+
     @model_validator(mode="after")
     def _require_secrets_in_production(self) -> Settings:
         if self.env == "production" and len(self.secret_key.get_secret_value()) < 32:

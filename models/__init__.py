@@ -15,6 +15,13 @@ from models.notifications import DeliveryBreaker, Notification
 from models.notify_prefs import NotificationPreference, WebhookSubscription
 from models.org import ApiKey, Department, Role, User
 from models.pii_access import PiiAccess
+from models.reports import (
+    CustomerOrder,
+    ReportRun,
+    ReportSchedule,
+    ReportWord,
+    TicketReportFacts,
+)
 from models.sla import BusinessCalendar, SlaPolicy, SlaPolicyVersion
 from models.sla_admin import CalendarVersion, PolicyRollout, PolicyRolloutItem
 from models.tickets import IdempotencyKey, Ticket, TicketCounter, TicketEvent
@@ -33,6 +40,7 @@ __all__ = [
     "CustomerEvent",
     "CustomerInteraction",
     "DeliveryBreaker",
+    "CustomerOrder",
     "Department",
     "ExternalRef",
     "FollowUpEvent",
@@ -45,6 +53,9 @@ __all__ = [
     "PolicyRollout",
     "PolicyRolloutItem",
     "PublicToken",
+    "ReportRun",
+    "ReportSchedule",
+    "ReportWord",
     "Role",
     "RoundRobinCursor",
     "RoutingRule",
@@ -53,6 +64,7 @@ __all__ = [
     "Ticket",
     "TicketCounter",
     "TicketEvent",
+    "TicketReportFacts",
     "User",
     "WebhookSubscription",
 ]

@@ -18,6 +18,7 @@ from activities.notify.breaker import destination_of, is_parked, record_failure,
 from activities.notify.errors import REFUSED, Exchange, Outbound
 from activities.notify.guard import guarded_client
 from activities.notify.prepare import Preparer, Skipped
+from activities.notify.report_mail import ReportGone
 from core.settings import Settings
 from domain.notify import PING_TEMPLATE
 from domain.outbound import parse_allowlist
@@ -59,7 +60,7 @@ class NotifyActivities:
         try:
             async with self._sessions.begin() as session:
                 send = await self._preparer.prepare(session, row)
-        except Skipped as why:
+        except (Skipped, ReportGone) as why:
             await self._finish(row, "skipped", error=str(why))
             return DeliveryReport(status="skipped", detail=str(why))
         exchange = Exchange()

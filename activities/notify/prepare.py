@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from activities.notify.email import EmailSender
 from activities.notify.errors import Outbound, permanent
 from activities.notify.render import Message, Renderer
+from activities.notify.report_mail import REPORT_TEMPLATE, report_send
 from activities.notify.robots import send_dingtalk, send_feishu, send_wecom
 from activities.notify.sms import SmsGateway
 from activities.notify.webhook import send_webhook, webhook_body, webhook_secrets
@@ -58,6 +59,8 @@ class Preparer:
 
     async def prepare(self, session: AsyncSession, row: Notification) -> Send:
         """Resolve the address at delivery time and render the message."""
+        if row.template == REPORT_TEMPLATE:  # a scheduled report: no ticket, a file attached
+            return await report_send(session, row, self._email, self._settings)
         ticket = await session.get(Ticket, row.ticket_id) if row.ticket_id is not None else None
         if row.channel == NotifyChannel.WEBHOOK:
             return await self._webhook(session, row, ticket)

@@ -1,0 +1,1 @@
+"""Pure report definitions: per-ticket facts, filters, periods and the figures' formulas."""

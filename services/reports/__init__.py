@@ -1,0 +1,1 @@
+"""Reports: per-ticket facts, the report queries, exports and scheduled runs."""
