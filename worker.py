@@ -6,7 +6,7 @@ import asyncio
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
 
 from activities.customers import CustomerActivities
 from activities.dispatch import DispatchActivities
@@ -33,7 +33,7 @@ WORKFLOWS = [
 
 
 def build_worker(client: Client, engine: AsyncEngine, settings: Settings) -> Worker:
-    """The worker for our task queue; workflows are cached up to `max_cached_workflows`."""
+    """The worker for our task queue: cache size, slots and pollers come from the settings."""
     pii.configure(settings)  # the keyring of sealed contact fields
     notifier = DeliveryStarter(client, make_sessionmaker(engine), settings)
     tickets = TicketActivities(make_sessionmaker(engine), notifier)
@@ -61,6 +61,15 @@ def build_worker(client: Client, engine: AsyncEngine, settings: Settings) -> Wor
             followups.recompute_segments,
         ],
         max_cached_workflows=settings.max_cached_workflows,
+        max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
+        max_concurrent_activities=settings.worker_max_concurrent_activities,
+        max_concurrent_local_activities=settings.worker_max_concurrent_local_activities,
+        workflow_task_poller_behavior=PollerBehaviorSimpleMaximum(
+            settings.worker_workflow_task_pollers
+        ),
+        activity_task_poller_behavior=PollerBehaviorSimpleMaximum(
+            settings.worker_activity_task_pollers
+        ),
     )
 
 
