@@ -53,6 +53,7 @@ def client_settings(procs: Processes) -> Settings:
         admin_email=ADMIN_EMAIL,
         admin_password=SecretStr(ADMIN_PASSWORD),
         log_level="WARNING",
+        update_timeout_seconds=60,  # direct opens wait out a busy worker instead of failing
     )
 
 
