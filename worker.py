@@ -7,6 +7,7 @@ import asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.customers import CustomerActivities
 from activities.dispatch import DispatchActivities
@@ -70,7 +71,15 @@ def build_worker(client: Client, engine: AsyncEngine, settings: Settings) -> Wor
         activity_task_poller_behavior=PollerBehaviorSimpleMaximum(
             settings.worker_activity_task_pollers
         ),
+        workflow_runner=_runner(settings),
     )
+
+
+def _runner(settings: Settings) -> SandboxedWorkflowRunner:
+    restrictions = SandboxRestrictions.default
+    if settings.worker_sandbox_passthrough_all:
+        restrictions = restrictions.with_passthrough_all_modules()
+    return SandboxedWorkflowRunner(restrictions=restrictions)
 
 
 async def run_worker(settings: Settings) -> None:

@@ -171,9 +171,13 @@ async def bench(stack: Stack, *, creates: int, updates: int) -> dict[str, Any]:
     return figures
 
 
-async def run(workers: int, apis: int, creates: int, updates: int) -> dict[str, Any]:
-    async with process_stack(workers=workers, apis=apis, full=is_full()) as stack:
-        return await bench(stack, creates=creates, updates=updates)
+async def run(
+    workers: int, apis: int, creates: int, updates: int, env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    async with process_stack(workers=workers, apis=apis, env=env, full=is_full()) as stack:
+        figures = await bench(stack, creates=creates, updates=updates)
+    figures["settings"] = env or {}
+    return figures
 
 
 def main() -> None:
@@ -183,8 +187,13 @@ def main() -> None:
     parser.add_argument("--creates", type=int, default=2000 if is_full() else 200)
     parser.add_argument("--updates", type=int, default=1000 if is_full() else 150)
     parser.add_argument("--no-write", action="store_true", help="print only (no results file)")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="NAME=VALUE",
+        help="a setting for every API and worker process (CLOSEDLOOP_...=...)",
+    )  # fmt: skip
     args = parser.parse_args()
-    figures = asyncio.run(run(args.workers, args.apis, args.creates, args.updates))
+    env = dict(item.split("=", 1) for item in args.set)
+    figures = asyncio.run(run(args.workers, args.apis, args.creates, args.updates, env))
     text = json.dumps(figures, indent=2) if args.no_write else write_result("ratios", figures)
     print(text)  # noqa: T201
 

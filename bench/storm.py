@@ -201,8 +201,10 @@ async def dead_webhooks(stack: Stack, count: int) -> None:
             made.raise_for_status()
 
 
-async def run(n: int, hooks: int, grace: float) -> dict[str, Any]:
-    async with process_stack(workers=1, full=is_full()) as stack:
+async def run(
+    n: int, hooks: int, grace: float, env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    async with process_stack(workers=1, env=env, full=is_full()) as stack:
         await dead_webhooks(stack, hooks)
         one = await phase(stack, n, kill_one=False, grace=grace)
         print(json.dumps({"one_worker": one}), file=sys.stderr, flush=True)
@@ -214,6 +216,7 @@ async def run(n: int, hooks: int, grace: float) -> dict[str, Any]:
     return {
         "tickets": n,
         "dead_webhooks": hooks,
+        "settings": env or {},
         "target": f"first response {TARGET} of business time after the opening",
         "one_worker": one,
         "two_workers": two,
@@ -227,9 +230,14 @@ def main() -> None:
     parser.add_argument("--dead-webhooks", type=int, default=100)
     parser.add_argument("--grace", type=float, default=None, help="seconds to wait for breaches")
     parser.add_argument("--no-write", action="store_true", help="print only (no results file)")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="NAME=VALUE",
+        help="a setting for every API and worker process (CLOSEDLOOP_...=...)",
+    )  # fmt: skip
     args = parser.parse_args()
+    env = dict(item.split("=", 1) for item in args.set)
     grace = args.grace if args.grace is not None else 60 + args.tickets / 10
-    figures = asyncio.run(run(args.tickets, args.dead_webhooks, grace))
+    figures = asyncio.run(run(args.tickets, args.dead_webhooks, grace, env))
     text_out = json.dumps(figures, indent=2) if args.no_write else write_result("storm", figures)
     print(text_out)  # noqa: T201
 

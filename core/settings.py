@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     worker_max_concurrent_local_activities: int = Field(100, ge=1)
     worker_workflow_task_pollers: int = Field(5, ge=2)
     worker_activity_task_pollers: int = Field(5, ge=1)
+    # Load every module once instead of re-importing workflow modules in each workflow's
+    # sandbox (a new or evicted workflow then starts cheaper); call restrictions still apply.
+    worker_sandbox_passthrough_all: bool = False
     max_body_bytes: int = 1_000_000
     # Customer import files (CSV/XLSX): 100k rows fit comfortably.
     max_import_bytes: int = 64_000_000

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import PollerBehaviorSimpleMaximum
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from core.settings import Settings
 from worker import build_worker
@@ -27,6 +28,7 @@ async def test_build_worker_passes_the_tuning_settings(
             "worker_max_concurrent_local_activities": 11,
             "worker_workflow_task_pollers": 3,
             "worker_activity_task_pollers": 2,
+            "worker_sandbox_passthrough_all": True,
         }
     )
     config = build_worker(temporal_env.client, engine, tuned).config()
@@ -36,3 +38,6 @@ async def test_build_worker_passes_the_tuning_settings(
     assert config.get("max_concurrent_local_activities") == 11
     assert config.get("workflow_task_poller_behavior") == PollerBehaviorSimpleMaximum(3)
     assert config.get("activity_task_poller_behavior") == PollerBehaviorSimpleMaximum(2)
+    runner = config.get("workflow_runner")
+    assert isinstance(runner, SandboxedWorkflowRunner)
+    assert runner.restrictions.passthrough_all_modules
