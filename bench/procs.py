@@ -89,6 +89,7 @@ async def process_stack(
                     full,
                     base_urls=procs.base_urls,
                     procs=procs,
+                    fair_worker=baseline,
                 )
             finally:
                 await engine.dispose()

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import psutil
 from temporalio.client import Client
 
 from bench.common import (
@@ -82,19 +84,57 @@ async def intake(stack: Stack, n: int) -> dict[str, Any]:
 
     await create(-1)  # warm-up: connections, first policy lookup, sticky caches
     await bare(-1)
+    cpu_before = cpu_seconds(stack)
     try:
         (api_wall, api_times), (bare_wall, bare_times) = await _alternating(n, create, bare)
     finally:
         for http in https:
             await http.aclose()
+    cpu = {k: v - cpu_before.get(k, 0.0) for k, v in cpu_seconds(stack).items()}
     api_rate, bare_rate = len(api_times) / api_wall, len(bare_times) / bare_wall
     return {
+        # CPU seconds the processes used over both sides of the run (the fair worker serves only
+        # the baseline, ours only the tickets): the sizing figure least moved by other load.
+        "cpu_seconds": {k: round(v, 1) for k, v in cpu.items()},
+        "tickets_per_worker_cpu_second": _per(len(api_times), cpu.get("workers")),
+        "tickets_per_api_cpu_second": _per(len(api_times), cpu.get("apis")),
+        "baseline_per_worker_cpu_second": _per(len(bare_times), cpu.get("fair_worker")),
         "tickets": len(api_times),
         "concurrency": CONCURRENCY,
         "api_create": {"per_second": round(api_rate, 1), **latency_ms(api_times)},
         "fair_baseline": {"per_second": round(bare_rate, 1), **latency_ms(bare_times)},
         "api_vs_fair_rate": round(api_rate / bare_rate, 3),
     }
+
+
+def cpu_seconds(stack: Stack) -> dict[str, float]:
+    """User + system CPU seconds so far of the workers, APIs, fair worker and the servers."""
+    procs = stack.procs
+    if procs is None:
+        return {}
+    groups = {"workers": procs.workers, "apis": procs.apis, "fair_worker": [stack.fair_worker]}
+    out: dict[str, float] = {}
+    for name, members in groups.items():
+        total = 0.0
+        for member in members:
+            if member.popen is not None:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    times = psutil.Process(member.popen.pid).cpu_times()
+                    total += times.user + times.system
+        out[name] = total
+    for name, server in (("temporal", procs.temporal), ("postgres", procs.postgres)):
+        popen = getattr(server, "_popen", None)
+        with contextlib.suppress(psutil.NoSuchProcess, AttributeError):
+            root = psutil.Process(popen.pid)  # type: ignore[union-attr]
+            out[name] = sum(
+                t.user + t.system
+                for t in (p.cpu_times() for p in [root, *root.children(recursive=True)])
+            )
+    return out
+
+
+def _per(count: int, seconds: float | None) -> float | None:
+    return round(count / seconds, 1) if seconds else None
 
 
 async def _sequential(n: int, op: Callable[[int], Awaitable[object]]) -> list[float]:

@@ -40,6 +40,7 @@ from bench.common import (
     write_result,
 )
 from bench.procs import process_stack
+from bench.ratios import cpu_seconds
 from core import devstack
 from core.errors import Unavailable
 
@@ -160,6 +161,8 @@ async def phase(stack: Stack, n: int, *, kill_one: bool, grace: float) -> dict[s
             break
         opened += size
     opening_seconds = time.monotonic() - began
+    await asyncio.sleep(max(0.0, (opening - datetime.now(UTC)).total_seconds() - 0.5))
+    cpu_before = cpu_seconds(stack)
     await asyncio.sleep(max(0.0, (opening - datetime.now(UTC)).total_seconds()))
     load_storm = load_average()
     killed = None
@@ -175,6 +178,9 @@ async def phase(stack: Stack, n: int, *, kill_one: bool, grace: float) -> dict[s
             if (await conn.execute(_COUNT, {"category": category})).scalar_one() >= opened:
                 break
         await asyncio.sleep(1)
+    cpu_after = cpu_seconds(stack)
+    cpu = {k: round(v - cpu_before.get(k, 0.0), 1) for k, v in cpu_after.items()}
+    worker_cpu = cpu["workers"]
     await asyncio.sleep(2)  # a breach recorded twice would land right after the first
     async with stack.engine.connect() as conn:
         rows: list[Row] = [
@@ -192,6 +198,12 @@ async def phase(stack: Stack, n: int, *, kill_one: bool, grace: float) -> dict[s
         "not_fired_within_grace": opened - figures["breaches"],
         **figures,
         "webhook_rows_by_status": hooks,
+        # Worker CPU from the opening until the last breach (or the grace ran out); a killed
+        # worker's share before the kill is not counted.
+        "cpu_seconds_during_storm": cpu,
+        "breaches_per_worker_cpu_second": (
+            round(figures["breaches"] / worker_cpu, 1) if worker_cpu > 0 else None
+        ),
         "killed": killed,
         "load_average": {"opening": load_opening, "storm": load_storm, "after": load_average()},
     }
