@@ -202,7 +202,7 @@ async def phase(stack: Stack, n: int, *, kill_one: bool, grace: float) -> dict[s
         # worker's share before the kill is not counted.
         "cpu_seconds_during_storm": cpu,
         "breaches_per_worker_cpu_second": (
-            round(figures["breaches"] / worker_cpu, 1) if worker_cpu > 0 else None
+            round(figures["breaches"] / worker_cpu, 1) if worker_cpu > 0 and not killed else None
         ),
         "killed": killed,
         "load_average": {"opening": load_opening, "storm": load_storm, "after": load_average()},
