@@ -48,6 +48,8 @@ chaos: $(STAMP)
 
 # Benchmarks: CI-light sizes by default, BENCH_FULL=1 for the full ones; JSON in bench/results/.
 bench: $(STAMP)
+	$(BIN)/python -m bench.ratios
+	$(BIN)/python -m bench.storm
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.lifecycle
 	$(BIN)/python -m bench.import_customers
@@ -55,6 +57,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.rollout
 
 bench-light: $(STAMP)
+	BENCH_FULL=0 $(BIN)/python -m bench.ratios
+	BENCH_FULL=0 $(BIN)/python -m bench.storm
 	BENCH_FULL=0 $(BIN)/python -m bench
 
 clean:

@@ -7,7 +7,8 @@ import contextlib
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.customers import CustomerActivities
 from activities.dispatch import DispatchActivities
@@ -65,11 +66,12 @@ def build_delivery_worker(client: Client, notify: NotifyActivities, settings: Se
         activities=[notify.deliver_notification, notify.fail_notification],
         max_concurrent_activities=settings.notify_max_concurrent_deliveries,
         max_cached_workflows=min(settings.max_cached_workflows, 200),
+        workflow_runner=_runner(settings),
     )
 
 
 def build_worker(client: Client, engine: AsyncEngine, settings: Settings) -> Workers:
-    """The workers for our task queues; workflows are cached up to `max_cached_workflows`."""
+    """The workers for our task queues: cache size, slots and pollers come from the settings."""
     pii.configure(settings)  # the keyring of sealed contact fields
     notifier = DeliveryStarter(client, make_sessionmaker(engine), settings)
     tickets = TicketActivities(make_sessionmaker(engine), notifier)
@@ -106,8 +108,25 @@ def build_worker(client: Client, engine: AsyncEngine, settings: Settings) -> Wor
             reports.mail_report_run,
         ],
         max_cached_workflows=settings.max_cached_workflows,
+        max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
+        max_concurrent_activities=settings.worker_max_concurrent_activities,
+        max_concurrent_local_activities=settings.worker_max_concurrent_local_activities,
+        workflow_task_poller_behavior=PollerBehaviorSimpleMaximum(
+            settings.worker_workflow_task_pollers
+        ),
+        activity_task_poller_behavior=PollerBehaviorSimpleMaximum(
+            settings.worker_activity_task_pollers
+        ),
+        workflow_runner=_runner(settings),
     )
     return Workers(main, build_delivery_worker(client, notify, settings))
+
+
+def _runner(settings: Settings) -> SandboxedWorkflowRunner:
+    restrictions = SandboxRestrictions.default
+    if settings.worker_sandbox_passthrough_all:
+        restrictions = restrictions.with_passthrough_all_modules()
+    return SandboxedWorkflowRunner(restrictions=restrictions)
 
 
 async def run_worker(settings: Settings) -> None:

@@ -59,6 +59,10 @@ class Stack:
     temporal_db: Path
     full: bool
     transport: httpx.AsyncBaseTransport | None = None  # tests serve the app over ASGI
+    # Process mode (bench.procs): every API's base URL and the process stack itself.
+    base_urls: list[str] | None = None
+    procs: Any = None
+    fair_worker: Any = None
 
     def http(self, **kwargs: Any) -> httpx.AsyncClient:
         """A fresh HTTP client on the API (one per simulated user)."""

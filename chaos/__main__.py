@@ -17,8 +17,17 @@ def main() -> int:
     parser.add_argument("--pairs", type=int, default=3, help="faults killing two at once")
     parser.add_argument("--out", type=Path, default=Path("bench/results/chaos.json"))
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs)")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes")
+    parser.add_argument("--apis", type=int, default=1, help="API processes (load spread over)")
     args = parser.parse_args()
-    config = DrillConfig(seconds=args.seconds, seed=args.seed, pairs=args.pairs, keep_dir=args.keep)
+    config = DrillConfig(
+        seconds=args.seconds,
+        seed=args.seed,
+        pairs=args.pairs,
+        keep_dir=args.keep,
+        workers=args.workers,
+        apis=args.apis,
+    )
     summary = asyncio.run(run_drill(config, args.out))
     print(render(summary))  # noqa: T201
     print(f"\nwritten to {args.out}")  # noqa: T201

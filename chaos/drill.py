@@ -42,6 +42,10 @@ class DrillConfig:
     settle_timeout: float = 120
     op_timeout: float = 90
     keep_dir: bool = False
+    # Processes behind the one Temporal server and database; faults kill the first of each.
+    workers: int = 1
+    apis: int = 1
+    twins: bool = False  # with several APIs: send each keyed request to all of them at once
 
 
 @dataclass
@@ -129,9 +133,11 @@ async def run_drill(config: DrillConfig, out: Path | None) -> dict[str, Any]:
     smtp.start()
     hooks.start()
     root = Path(tempfile.mkdtemp(prefix="closedloop-chaos-"))
-    stack = Stack(root, smtp.port, hooks.port)
+    stack = Stack(
+        root, smtp.port, webhook_port=hooks.port, workers=config.workers, apis=config.apis
+    )
     ledger = Ledger()
-    client = Client(stack.base_url, ledger, config.op_timeout)
+    client = Client(stack.base_urls, ledger, config.op_timeout, twins=config.twins)
     started = time.monotonic()
     try:
         await asyncio.to_thread(stack.start)
@@ -180,6 +186,8 @@ def _summary(
 ) -> dict[str, Any]:
     return {
         "seed": config.seed,
+        "workers": config.workers,
+        "apis": config.apis,
         "load_seconds": config.seconds,
         "elapsed_seconds": round(elapsed, 1),
         "faults": [
@@ -195,6 +203,7 @@ def _summary(
         "gave_up": dict(ledger.gave_up),
         "client_error_count": len(ledger.errors),
         "client_errors": ledger.errors[:20],
+        "twin_mismatches": ledger.twin_mismatches[:20],
         "sla_tickets": len(ledger.sla_tickets),
         "checks": tally.checks,
         "lost": tally.lost,

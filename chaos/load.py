@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 import time
 import uuid
@@ -41,6 +42,7 @@ class Ledger:
     gave_up: Counter[str] = field(default_factory=Counter)
     retries: int = 0
     errors: list[str] = field(default_factory=list)
+    twin_mismatches: list[str] = field(default_factory=list)
 
 
 def title_for(key: str) -> str:
@@ -51,13 +53,23 @@ def title_for(key: str) -> str:
 class Client:
     """HTTP client that retries on connection errors, 5xx and 429 with the same Idempotency-Key."""
 
-    def __init__(self, base_url: str, ledger: Ledger, op_timeout: float) -> None:
-        self.http = httpx.AsyncClient(base_url=base_url, timeout=20)
+    def __init__(
+        self, base_urls: str | list[str], ledger: Ledger, op_timeout: float, *, twins: bool = False
+    ) -> None:
+        urls = [base_urls] if isinstance(base_urls, str) else base_urls
+        # twins: a keyed request goes to every API at once (a double submit through two
+        # processes); their answers must name the same ticket.
+        self.twins = twins and len(urls) > 1
+        # Several APIs: each attempt goes to the next one, so a retry with the same key
+        # usually reaches another process than the first try.
+        self.https = [httpx.AsyncClient(base_url=url, timeout=20) for url in urls]
+        self._turn = itertools.count()
         self.ledger, self.op_timeout = ledger, op_timeout
         self.headers: dict[str, str] = {}
 
     async def close(self) -> None:
-        await self.http.aclose()
+        for http in self.https:
+            await http.aclose()
 
     async def login(self) -> None:
         form = {"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
@@ -71,10 +83,26 @@ class Client:
     ) -> httpx.Response | None:
         """The final answer (<500, not 429), or None when it never came within op_timeout."""
         headers = {**self.headers, **({"Idempotency-Key": key} if key else {})}
+        if key and self.twins:
+            answers = await asyncio.gather(
+                *(self._attempts(method, path, headers, once, kw) for _ in self.https)
+            )
+            ids = {a.json().get("id") for a in answers if a is not None and a.status_code < 300}
+            self.ledger.ops["twin"] += 1
+            if len(ids) > 1:
+                self.ledger.twin_mismatches.append(f"{method} {path} {key}: ids {sorted(ids)}")
+            done = [a for a in answers if a is not None]
+            return next((a for a in done if a.status_code < 300), done[0] if done else None)
+        return await self._attempts(method, path, headers, once, kw)
+
+    async def _attempts(
+        self, method: str, path: str, headers: dict[str, str], once: bool, kw: dict[str, Any]
+    ) -> httpx.Response | None:
         deadline = time.monotonic() + self.op_timeout
         while True:
             try:
-                response = await self.http.request(method, path, headers=headers, **kw)
+                http = self.https[next(self._turn) % len(self.https)]
+                response = await http.request(method, path, headers=headers, **kw)
                 if response.status_code < 500 and response.status_code != 429:
                     return response
             except httpx.TransportError:

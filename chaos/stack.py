@@ -57,9 +57,24 @@ class AppProcess:
 
 
 class Stack:
-    """Postgres, Temporal dev server, worker and API on free loopback ports under `root`."""
+    """Postgres, Temporal dev server, worker(s) and API(s) on free loopback ports under `root`.
 
-    def __init__(self, root: Path, smtp_port: int, webhook_port: int | None = None) -> None:
+    `workers` and `apis` start that many `closedloop worker` / `closedloop api` processes on
+    the one task queue and database; `worker` and `api` name the first of each (the ones a
+    fault kills), the others keep running. `env` adds or overrides settings of all of them;
+    without `smtp_port` the email channel is off; `webhook_port` (a local sink) is allowlisted.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        smtp_port: int | None,
+        *,
+        workers: int = 1,
+        apis: int = 1,
+        env: dict[str, str] | None = None,
+        webhook_port: int | None = None,
+    ) -> None:
         self.root = root
         self.logs = root / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
@@ -73,7 +88,6 @@ class Stack:
             cli_definitions(),
             log_file=self.logs / "temporal.log",
         )
-        self.api_port = devstack.free_port()
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("CLOSEDLOOP_", "PG"))},
             "DATABASE_URL": self.postgres.url,
@@ -81,11 +95,10 @@ class Stack:
             "TEMPORAL_TASK_QUEUE": TASK_QUEUE,
             "CLOSEDLOOP_ENV": "development",
             "CLOSEDLOOP_SECRET_KEY": secrets.token_urlsafe(48),
-            "CLOSEDLOOP_API_PORT": str(self.api_port),
             "CLOSEDLOOP_ADMIN_EMAIL": ADMIN_EMAIL,
             "CLOSEDLOOP_ADMIN_PASSWORD": ADMIN_PASSWORD,
-            "CLOSEDLOOP_SMTP_HOST": "127.0.0.1",
-            "CLOSEDLOOP_SMTP_PORT": str(smtp_port),
+            "CLOSEDLOOP_SMTP_HOST": "127.0.0.1" if smtp_port else "",
+            "CLOSEDLOOP_SMTP_PORT": str(smtp_port or 25),
             "CLOSEDLOOP_SMTP_TLS": "none",
             "CLOSEDLOOP_SMTP_FROM": "helpdesk@example.com",
             "CLOSEDLOOP_SMTP_TIMEOUT_SECONDS": "5",
@@ -99,12 +112,31 @@ class Stack:
         if hasattr(crypto, "new_key_spec"):  # payload and PII encryption: one key for all
             self.env["CLOSEDLOOP_ENCRYPTION_KEYS"] = crypto.new_key_spec("chaos")
             self.env["CLOSEDLOOP_BLIND_INDEX_KEY"] = crypto.new_blind_index_key()
-        self.worker = AppProcess("worker", self.env, self.logs / "worker.log")
-        self.api = AppProcess("api", self.env, self.logs / "api.log")
+        self.env.update(env or {})
+        self.workers = [
+            AppProcess("worker", self.env, self.logs / f"worker{i}.log") for i in range(workers)
+        ]
+        self.api_ports = [devstack.free_port() for _ in range(apis)]
+        self.apis = [
+            AppProcess(
+                "api", {**self.env, "CLOSEDLOOP_API_PORT": str(port)}, self.logs / f"api{i}.log"
+            )
+            for i, port in enumerate(self.api_ports)
+        ]
+        self.worker, self.api = self.workers[0], self.apis[0]
+        self.api_port = self.api_ports[0]
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def base_urls(self) -> list[str]:
+        return [f"http://127.0.0.1:{port}" for port in self.api_ports]
+
+    @property
+    def app_processes(self) -> list[AppProcess]:
+        return [*self.workers, *self.apis]
 
     def start(self) -> None:
         """Start everything, apply migrations, wait until the API is ready."""
@@ -114,19 +146,24 @@ class Stack:
             [sys.executable, "-m", "cli", "migrate"], cwd=REPO, env=self.env, check=True,
             capture_output=True,
         )  # fmt: skip
-        self.worker.start()
-        self.api.start()
+        for proc in self.app_processes:
+            proc.start()
         self.wait_ready()
 
     def wait_ready(self, timeout: float = 120) -> None:
-        """Bounded wait until /readyz answers 200 (Postgres and Temporal reachable)."""
+        """Bounded wait until every API's /readyz answers 200 (Postgres and Temporal reachable)."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        waiting = list(self.base_urls)
+        while waiting and time.monotonic() < deadline:
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.base_url}/readyz", timeout=3).status_code == 200:
-                    return
+                if httpx.get(f"{waiting[0]}/readyz", timeout=3).status_code == 200:
+                    waiting.pop(0)
+                    continue
             time.sleep(0.3)
-        raise RuntimeError(f"the API did not become ready in {timeout:.0f}s (logs: {self.logs})")
+        if waiting:
+            raise RuntimeError(
+                f"the API did not become ready in {timeout:.0f}s (logs: {self.logs})"
+            )
 
     def kill(self, name: str) -> None:
         """SIGKILL one component: worker, api, temporal or postgres."""
@@ -139,7 +176,7 @@ class Stack:
     def supervise(self) -> list[str]:
         """Restart worker/API processes that exited on their own (a supervisor would)."""
         restarted = []
-        for proc in (self.worker, self.api):
+        for proc in self.app_processes:
             if proc.popen is not None and not proc.running:
                 proc.popen = None
                 proc.start()
@@ -148,7 +185,7 @@ class Stack:
 
     def stop(self) -> None:
         """Tear down with SIGKILL: the drill's data dir is thrown away afterwards."""
-        for proc in (self.api, self.worker):
+        for proc in self.app_processes:
             proc.kill()
         self.temporal.kill()
         self.postgres.kill()

@@ -60,6 +60,16 @@ class Settings(BaseSettings):
     log_json: bool | None = None  # None: JSON when stderr is not a TTY
     log_level: str = "INFO"
     max_cached_workflows: int = 1000
+    # Worker slots and pollers (README "Sizing"): workflow tasks, activities and local
+    # activities run at most this many at once per worker process; pollers per task queue.
+    worker_max_concurrent_workflow_tasks: int = Field(100, ge=2)
+    worker_max_concurrent_activities: int = Field(100, ge=1)
+    worker_max_concurrent_local_activities: int = Field(100, ge=1)
+    worker_workflow_task_pollers: int = Field(5, ge=2)
+    worker_activity_task_pollers: int = Field(5, ge=1)
+    # Load every module once instead of re-importing workflow modules in each workflow's
+    # sandbox (a new or evicted workflow then starts cheaper); call restrictions still apply.
+    worker_sandbox_passthrough_all: bool = False
     max_body_bytes: int = 1_000_000
     # Customer import files (CSV/XLSX): 100k rows fit comfortably.
     max_import_bytes: int = 64_000_000
