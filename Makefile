@@ -20,7 +20,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy domain workflows activities core api models chaos worker.py cli.py
+	$(BIN)/mypy domain workflows activities core api models chaos services worker.py cli.py
 
 test: lint typecheck
 	$(BIN)/pytest -q -p no:cacheprovider

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
+from api.attachments.endpoints import router as attachments_router
 from api.audit.admin_log import router as audit_log_router
 from api.audit.endpoints import router as pii_access_router
 from api.auth.endpoints import router as auth_router
@@ -38,6 +39,12 @@ def _loopback_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def _attachment_body_limit(settings: Settings) -> int:
+    """The largest attachment plus room for the multipart envelope."""
+    largest = max(settings.attachment_max_image_bytes, settings.attachment_max_document_bytes)
+    return largest + 64_000
 
 
 def create_app(
@@ -84,7 +91,10 @@ def create_app(
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,
-        upload_limits={"/customers/import": settings.max_import_bytes},
+        upload_limits={
+            "/customers/import": settings.max_import_bytes,
+            "/attachments": _attachment_body_limit(settings),
+        },
     )
     app.include_router(ops_router)
     for router in (auth_router, org_router, tickets_router, sla_router):
@@ -94,6 +104,7 @@ def create_app(
     app.include_router(notifications_router, prefix=API_PREFIX)
     app.include_router(audit_log_router, prefix=API_PREFIX)
     app.include_router(pii_access_router, prefix=API_PREFIX)
+    app.include_router(attachments_router, prefix=API_PREFIX)
     install_intake(app, settings, API_PREFIX)
     install_codec(app, settings, API_PREFIX)
     app.add_middleware(

@@ -107,6 +107,20 @@ class Settings(BaseSettings):
     push_monthly_caps: dict[
         Literal["core", "potential", "ordinary"], Annotated[int, Field(ge=0)]
     ] = Field(default_factory=dict)
+    # Attachments: sealed files in a local directory (default <data_dir>/attachments) or S3.
+    attachment_storage: Literal["local", "s3"] = "local"
+    attachment_dir: str = ""
+    attachment_max_image_bytes: int = Field(10_000_000, ge=1)
+    attachment_max_document_bytes: int = Field(25_000_000, ge=1)
+    # Screenshots on the public feedback form (up to 3 per submission).
+    attachment_max_public_image_bytes: int = Field(3_000_000, ge=1)
+    s3_endpoint_url: str = ""  # empty: AWS; else MinIO/Ceph/OSS/COS endpoint
+    s3_region: str = ""
+    s3_bucket: str = ""
+    s3_prefix: str = "attachments/"
+    s3_access_key_id: str = ""
+    s3_secret_access_key: SecretStr = SecretStr("")
+    s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
 
     @model_validator(mode="after")
     def _require_secrets_in_production(self) -> Settings:

@@ -1,5 +1,6 @@
 """SQLAlchemy tables; import this package to register every table on Base.metadata."""
 
+from models.attachments import Attachment
 from models.audit import AuditEntry, LoginFailure
 from models.base import Base
 from models.customers import (
@@ -20,6 +21,7 @@ from models.tickets import IdempotencyKey, Ticket, TicketCounter, TicketEvent
 
 __all__ = [
     "ApiKey",
+    "Attachment",
     "AuditEntry",
     "Base",
     "BusinessCalendar",

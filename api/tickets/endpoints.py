@@ -28,6 +28,7 @@ from core.errors import Conflict, Forbidden, Invalid
 from domain.sla import Priority
 from domain.tickets import TicketStatus
 from models import Department, Ticket, TicketEvent, User
+from services.attachments.timeline import with_attachments
 from workflows.ticket_types import (
     AssignInput,
     CollaboratorInput,
@@ -161,7 +162,7 @@ async def ticket_events(ref: str, caller: CurrentUser, session: SessionDep) -> l
         select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.seq)
     )
     failures = await notification_failures(session, ticket.id)
-    return merge_timeline(list(rows), failures)
+    return await with_attachments(session, ticket.id, merge_timeline(list(rows), failures))
 
 
 async def _act(
