@@ -19,6 +19,7 @@ from api.customers.endpoints import router as customers_router
 from api.errors import install_error_handlers
 from api.followups.endpoints import router as followups_router
 from api.intake import install_intake
+from api.intake.screenshots import public_form_limit
 from api.middleware import RequestContextMiddleware
 from api.notifications.endpoints import router as notifications_router
 from api.ops.endpoints import router as ops_router
@@ -94,6 +95,7 @@ def create_app(
         upload_limits={
             "/customers/import": settings.max_import_bytes,
             "/attachments": _attachment_body_limit(settings),
+            "/public/feedback": public_form_limit(settings),
         },
     )
     app.include_router(ops_router)

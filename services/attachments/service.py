@@ -61,6 +61,11 @@ def size_limit(settings: Settings, kind: AttachmentKind, public: bool) -> int:
     return settings.attachment_max_document_bytes
 
 
+async def check_upload(settings: Settings, upload: Upload) -> DetectedType:
+    """422 for a type outside the allowlist, 413 over the kind's limit (nothing stored)."""
+    return await asyncio.to_thread(_check, settings, upload)
+
+
 def _check(settings: Settings, upload: Upload) -> DetectedType:
     """Type from the bytes and size from the spooled upload, before anything is stored."""
     stream = upload.stream
@@ -104,7 +109,7 @@ async def store(
         existing: Attachment | None = await session.scalar(_same_key(owner, idempotency_key))
         if existing is not None:
             return existing
-    found = await asyncio.to_thread(_check, settings, upload)
+    found = await check_upload(settings, upload)
     key = f"{datetime.now(UTC):%Y/%m}/{uuid.uuid4().hex}"
     staging = attachments_dir(settings) / ".staging"
     staging.mkdir(parents=True, exist_ok=True)
