@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.customer_import import CustomerImportActivities
 from activities.customers import CustomerActivities
 from activities.dispatch import DispatchActivities
 from activities.followups import FollowUpActivities
@@ -17,7 +18,9 @@ from core import pii
 from core.db import make_engine, make_sessionmaker
 from core.settings import Settings
 from domain.customers import CustomerTier
+from services.attachments.storage import storage_for
 from workflows.customer_approval import CustomerApprovalWorkflow
+from workflows.customer_import import CustomerImportWorkflow
 from workflows.followup import FollowUpPlanWorkflow
 from workflows.notification import NotificationDelivery
 from workflows.segments import SegmentRecomputeWorkflow, ensure_segment_schedule
@@ -25,6 +28,7 @@ from workflows.ticket import TicketWorkflow
 
 WORKFLOWS = [
     CustomerApprovalWorkflow,
+    CustomerImportWorkflow,
     FollowUpPlanWorkflow,
     NotificationDelivery,
     SegmentRecomputeWorkflow,
@@ -42,6 +46,9 @@ def build_worker(client: Client, engine: AsyncEngine, settings: Settings) -> Wor
     dispatch = DispatchActivities(make_sessionmaker(engine))
     caps = {CustomerTier(tier): cap for tier, cap in settings.push_monthly_caps.items()}
     followups = FollowUpActivities(make_sessionmaker(engine), client, caps, notifier)
+    imports = CustomerImportActivities(
+        make_sessionmaker(engine), storage_for(settings), settings, client
+    )
     return Worker(
         client,
         task_queue=settings.temporal_task_queue,
@@ -59,6 +66,8 @@ def build_worker(client: Client, engine: AsyncEngine, settings: Settings) -> Wor
             followups.apply_plan_changes,
             followups.push_to_customer,
             followups.recompute_segments,
+            imports.run_customer_import,
+            imports.finish_customer_import,
         ],
         max_cached_workflows=settings.max_cached_workflows,
     )

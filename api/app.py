@@ -94,6 +94,7 @@ def create_app(
         max_body_bytes=settings.max_body_bytes,
         upload_limits={
             "/customers/import": settings.max_import_bytes,
+            "/customers/imports": settings.max_import_bytes,
             "/attachments": _attachment_body_limit(settings),
             "/public/feedback": public_form_limit(settings),
         },

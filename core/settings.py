@@ -121,6 +121,8 @@ class Settings(BaseSettings):
     s3_access_key_id: str = ""
     s3_secret_access_key: SecretStr = SecretStr("")
     s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
+    # Import jobs: a worker silent this long is presumed dead and another one resumes the job.
+    import_heartbeat_seconds: float = Field(60.0, gt=0)
 
     @model_validator(mode="after")
     def _require_secrets_in_production(self) -> Settings:

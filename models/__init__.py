@@ -11,6 +11,7 @@ from models.customers import (
     CustomerInteraction,
 )
 from models.followups import ContactPush, FollowUpEvent, FollowUpPlan
+from models.imports import CustomerImportBatch, CustomerImportJob
 from models.intake import Category, ExternalRef, PublicToken, RoundRobinCursor, RoutingRule
 from models.notifications import Notification
 from models.notify_prefs import NotificationPreference, WebhookSubscription
@@ -31,6 +32,8 @@ __all__ = [
     "CustomerContact",
     "CustomerCounter",
     "CustomerEvent",
+    "CustomerImportBatch",
+    "CustomerImportJob",
     "CustomerInteraction",
     "Department",
     "ExternalRef",

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from api.audit.admin_log import record_audit
 from api.customers import approval
+from api.customers.import_jobs import router as jobs_router
 from api.customers.importer import import_customers
 from api.customers.schemas import ImportReport
 from api.deps import CurrentUser, SessionDep, SettingsDep, TemporalDep
@@ -19,6 +20,7 @@ from domain.customer_import import COLUMNS, EXAMPLE_ROW
 from models import Customer
 
 router = APIRouter()
+router.include_router(jobs_router)
 
 _XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

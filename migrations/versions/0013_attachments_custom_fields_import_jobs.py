@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 revision = "0013"
 down_revision = "0009"
@@ -67,6 +68,56 @@ def upgrade() -> None:
         postgresql_nulls_not_distinct=True,
     )
 
+    _import_jobs()
+
+
+def _import_jobs() -> None:
+    op.create_table(
+        "customer_import_jobs",
+        sa.Column("id", sa.BigInteger(), primary_key=True),
+        sa.Column("sha256", sa.String(64), nullable=False),
+        sa.Column("filename", sa.String(255), nullable=False),
+        sa.Column("size", sa.BigInteger(), nullable=False),
+        sa.Column("storage_key", sa.String(255), nullable=False, unique=True),
+        sa.Column("wrapped_key", sa.LargeBinary(), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column(
+            "requested_by",
+            sa.Integer(),
+            sa.ForeignKey("users.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("role", sa.String(16), nullable=False),
+        sa.Column("department_id", sa.Integer()),
+        sa.Column("error", sa.Text()),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+        sa.Column("started_at", sa.DateTime(timezone=True)),
+        sa.Column("finished_at", sa.DateTime(timezone=True)),
+    )
+    op.create_index("ix_customer_import_jobs_sha256", "customer_import_jobs", ["sha256"])
+    op.create_table(
+        "customer_import_batches",
+        sa.Column(
+            "job_id",
+            sa.BigInteger(),
+            sa.ForeignKey("customer_import_jobs.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column("batch_no", sa.Integer(), primary_key=True),
+        sa.Column("rows", sa.Integer(), nullable=False),
+        sa.Column("created", sa.Integer(), nullable=False),
+        sa.Column("updated", sa.Integer(), nullable=False),
+        sa.Column("errors", JSONB(), nullable=False),
+        sa.Column("duplicates", JSONB(), nullable=False),
+        sa.Column("pending_ids", ARRAY(sa.BigInteger()), nullable=False),
+        sa.Column("attempt", sa.Integer(), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("customer_import_batches")
+    op.drop_table("customer_import_jobs")
     op.drop_table("attachments")
