@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import random
 
 import httpx
 from sqlalchemy import func, select
@@ -11,7 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.db import make_sessionmaker
 from models import Customer
-from tests.api.customer_support import Numbers, unique
+from tests.api.customer_support import unique
 from tests.api.test_customers_import import csv_bytes
 from tests.conftest import Org
 from workflows.customer_import import ImportJobOutcome, import_workflow_id
@@ -19,14 +20,14 @@ from workflows.customer_import import ImportJobOutcome, import_workflow_id
 JOBS = "/api/v1/customers/imports"
 
 
-def rows(tag: str, count: int, numbers: Numbers) -> list[list[str]]:
-    out = []
-    for i in range(count):
-        out.append(
-            [f"{tag} 公司 {i}", "b2b", "上海", "ordinary", "lead", "导入", "2020-01-02"]
-            + [numbers(), f"buyer{i}@example.com"]
-        )
-    return out
+def rows(tag: str, count: int) -> list[list[str]]:
+    """`count` valid rows with unique names and mobiles (a random block of 136 numbers)."""
+    base = random.randrange(10**8 - count)
+    return [
+        [f"{tag} 公司 {i}", "b2b", "上海", "ordinary", "lead", "导入", "2020-01-02"]
+        + [f"136{base + i:08d}", f"buyer{i}@example.com"]
+        for i in range(count)
+    ]
 
 
 async def finished(
@@ -46,7 +47,7 @@ async def test_import_job_reports_progress_errors_and_duplicates(
     http: httpx.AsyncClient, org: Org, temporal_env: WorkflowEnvironment, engine: AsyncEngine
 ) -> None:
     tag = unique("job")
-    data = rows(tag, 2500, Numbers())
+    data = rows(tag, 2500)
     data[10][7] = "12345"  # a bad phone: a row error
     data[20][0] = data[19][0]  # same name + region as the row before: a duplicate candidate
     content = csv_bytes(data)
