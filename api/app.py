@@ -15,6 +15,8 @@ from api.audit.admin_log import router as audit_log_router
 from api.audit.endpoints import router as pii_access_router
 from api.auth.endpoints import router as auth_router
 from api.codec import install_codec
+from api.custom_fields.endpoints import public_router as public_fields_router
+from api.custom_fields.endpoints import router as custom_fields_router
 from api.customers.endpoints import router as customers_router
 from api.errors import install_error_handlers
 from api.followups.endpoints import router as followups_router
@@ -108,6 +110,8 @@ def create_app(
     app.include_router(audit_log_router, prefix=API_PREFIX)
     app.include_router(pii_access_router, prefix=API_PREFIX)
     app.include_router(attachments_router, prefix=API_PREFIX)
+    app.include_router(custom_fields_router, prefix=API_PREFIX)
+    app.include_router(public_fields_router, prefix=API_PREFIX)
     install_intake(app, settings, API_PREFIX)
     install_codec(app, settings, API_PREFIX)
     app.add_middleware(

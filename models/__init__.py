@@ -3,6 +3,7 @@
 from models.attachments import Attachment
 from models.audit import AuditEntry, LoginFailure
 from models.base import Base
+from models.custom_fields import CustomFieldDefinition
 from models.customers import (
     Customer,
     CustomerContact,
@@ -28,6 +29,7 @@ __all__ = [
     "BusinessCalendar",
     "Category",
     "ContactPush",
+    "CustomFieldDefinition",
     "Customer",
     "CustomerContact",
     "CustomerCounter",

@@ -27,8 +27,10 @@ from api.tickets import service as tickets
 from core.errors import NotFound, PayloadTooLarge
 from core.settings import Settings
 from core.tokens import hash_token, push_for_token, status_url, ticket_for_token
+from domain.custom_fields import Entity
 from domain.tickets import Channel
 from models import Category, Ticket
+from services.custom_fields import service as custom_fields
 from workflows.ticket_types import CommentInput, Contact, SurveyInput
 
 router = APIRouter(prefix="/public", tags=["public"])
@@ -117,6 +119,9 @@ async def submit_feedback(
             status_url=status_url(settings.public_base_url, fake.token),
         )
     category = await service.active_category(session, body.category, "body.category")
+    custom = await custom_fields.checked_values(
+        session, Entity.TICKET, body.custom_fields, category.code, only_public=True
+    )
     screenshots = await check_screenshots(settings, form.images)
     contact = Contact.model_validate(body.contact.model_dump()) if body.contact else None
     submitted = await service.submit(
@@ -130,6 +135,7 @@ async def submit_feedback(
         order_no=body.order_no,
         idempotency_key=idempotency_key,
         fingerprint=tickets.request_fingerprint(body),
+        custom_fields=custom,
     )
     await attach_screenshots(session, storage(request), settings, submitted.ticket_id, screenshots)
     return FeedbackCreated(

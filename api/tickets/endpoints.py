@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 from pydantic import BaseModel
 from sqlalchemy import or_, select
 
@@ -25,10 +25,12 @@ from api.tickets.schemas import (
     TicketOut,
 )
 from core.errors import Conflict, Forbidden, Invalid
+from domain.custom_fields import Entity
 from domain.sla import Priority
 from domain.tickets import TicketStatus
 from models import Department, Ticket, TicketEvent, User
 from services.attachments.timeline import with_attachments
+from services.custom_fields import service as custom_fields
 from workflows.ticket_types import (
     AssignInput,
     CollaboratorInput,
@@ -64,6 +66,9 @@ async def create_ticket(
     """
     department_id = body.department_id or (caller.department_id if not caller.is_admin else None)
     await _check_assignment(session, caller, department_id, body.assignee_id, creating=True)
+    custom = await custom_fields.checked_values(
+        session, Entity.TICKET, body.custom_fields, body.category
+    )
     if body.source is not None and body.external_id is not None:
         number, existing = await service.reserve_external_number(
             session, settings, body.source, body.external_id
@@ -98,6 +103,7 @@ async def create_ticket(
         contact=Contact.model_validate(body.contact.model_dump()) if body.contact else None,
         actor=caller.actor,
         created_by=caller.user_id,
+        custom_fields=custom,
     )
     result = await service.start_ticket(client, settings, new)
     ticket = await session.get(Ticket, result.ticket_id, populate_existing=True)
@@ -107,6 +113,7 @@ async def create_ticket(
 
 @router.get("", response_model=Page[TicketOut])
 async def list_tickets(
+    request: Request,
     caller: CurrentUser,
     session: SessionDep,
     status_: Annotated[TicketStatus | None, Query(alias="status")] = None,
@@ -119,8 +126,12 @@ async def list_tickets(
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
 ) -> Page[TicketOut]:
-    """Newest first, filtered, within the caller's scope."""
-    query = select(Ticket)
+    """Newest first, filtered (`?cf.<key>=value` by custom field), within the caller's scope."""
+    query = select(Ticket).where(
+        *await custom_fields.filter_clauses(
+            session, Entity.TICKET, Ticket.custom_fields, request.query_params
+        )
+    )
     condition = service.scope_filter(caller)
     if condition is not None:
         query = query.where(condition)
@@ -151,7 +162,9 @@ async def list_tickets(
 async def get_ticket(ref: str, caller: CurrentUser, session: SessionDep) -> TicketOut:
     """One ticket by id or number."""
     ticket = await service.get_ticket(session, caller, ref)
-    return service.ticket_view(ticket, caller, session=session)
+    view = service.ticket_view(ticket, caller, session=session)
+    view.custom_field_flags = await custom_fields.flags(session, Entity.TICKET, view.custom_fields)
+    return view
 
 
 @router.get("/{ref}/events", response_model=list[EventOut])

@@ -69,6 +69,41 @@ def upgrade() -> None:
     )
 
     _import_jobs()
+    _custom_fields()
+
+
+def _custom_fields() -> None:
+    op.create_table(
+        "custom_field_definitions",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("entity", sa.String(16), nullable=False),
+        sa.Column("key", sa.String(40), nullable=False),
+        sa.Column("label_zh", sa.String(100), nullable=False),
+        sa.Column("label_en", sa.String(100), nullable=False),
+        sa.Column("type", sa.String(16), nullable=False),
+        sa.Column("options", JSONB(), nullable=False),
+        sa.Column("required", sa.Boolean(), nullable=False),
+        sa.Column("categories", JSONB(), nullable=False),
+        sa.Column("public", sa.Boolean(), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+        sa.UniqueConstraint("entity", "key", name="uq_custom_field_definitions_key"),
+    )
+    for table in ("tickets", "customers"):
+        op.add_column(
+            table,
+            sa.Column("custom_fields", JSONB(), server_default="{}", nullable=False),
+        )
+        op.create_index(
+            f"ix_{table}_custom_fields",
+            table,
+            ["custom_fields"],
+            postgresql_using="gin",
+            postgresql_ops={"custom_fields": "jsonb_path_ops"},
+        )
 
 
 def _import_jobs() -> None:
@@ -118,6 +153,10 @@ def _import_jobs() -> None:
 
 
 def downgrade() -> None:
+    for table in ("tickets", "customers"):
+        op.drop_index(f"ix_{table}_custom_fields", table_name=table)
+        op.drop_column(table, "custom_fields")
+    op.drop_table("custom_field_definitions")
     op.drop_table("customer_import_batches")
     op.drop_table("customer_import_jobs")
     op.drop_table("attachments")
