@@ -35,6 +35,11 @@ async def test_customer_fields_validate_filter_and_flag_removed_options(
         http, org.admin, entity="customer", key=level, type="select", options=["A", "B", "C"]
     )
     await define(http, org.admin, entity="customer", key=since, type="date")
+    template = await http.get(
+        f"{API}/customers/import-template", params={"format": "csv"}, headers=org.manager.headers
+    )
+    header = template.content.decode("utf-8-sig").splitlines()[0].split(",")
+    assert {f"cf.{level}", f"cf.{since}"} <= set(header)
     bad = await http.post(
         f"{API}/customers",
         json={"name": key("客户"), "custom_fields": {level: "Z", since: "yesterday"}},
