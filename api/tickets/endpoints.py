@@ -38,15 +38,14 @@ from workflows.ticket_types import (
     SurveyInput,
 )
 
-router = APIRouter(prefix="/tickets", tags=["tickets"])
-router.include_router(reads_router)
+actions = APIRouter(prefix="/tickets", tags=["tickets"])
 
 IdempotencyKeyHeader = Annotated[
     str | None, Header(alias="Idempotency-Key", max_length=255, min_length=1)
 ]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=TicketOut)
+@actions.post("", status_code=status.HTTP_201_CREATED, response_model=TicketOut)
 async def create_ticket(
     body: TicketCreate,
     caller: CurrentUser,
@@ -123,7 +122,7 @@ async def _act(
     return service.ticket_view(ticket, caller, session=session)
 
 
-@router.post("/{ref}/assign", response_model=TicketOut)
+@actions.post("/{ref}/assign", response_model=TicketOut)
 async def assign(
     ref: str,
     body: AssignBody,
@@ -143,7 +142,7 @@ async def assign(
     return await _act(ref, caller, session, client, settings, "assign", arg, idempotency_key)
 
 
-@router.post("/{ref}/comments", response_model=TicketOut)
+@actions.post("/{ref}/comments", response_model=TicketOut)
 async def comment(
     ref: str,
     body: CommentBody,
@@ -158,7 +157,7 @@ async def comment(
     return await _act(ref, caller, session, client, settings, "comment", arg, idempotency_key)
 
 
-@router.post("/{ref}/status", response_model=TicketOut)
+@actions.post("/{ref}/status", response_model=TicketOut)
 async def set_status(
     ref: str,
     body: StatusBody,
@@ -173,7 +172,7 @@ async def set_status(
     return await _act(ref, caller, session, client, settings, "set_status", arg, idempotency_key)
 
 
-@router.post("/{ref}/priority", response_model=TicketOut)
+@actions.post("/{ref}/priority", response_model=TicketOut)
 async def change_priority(
     ref: str,
     body: PriorityBody,
@@ -190,7 +189,7 @@ async def change_priority(
     )
 
 
-@router.post("/{ref}/collaborators", response_model=TicketOut)
+@actions.post("/{ref}/collaborators", response_model=TicketOut)
 async def add_collaborator(
     ref: str,
     body: CollaboratorBody,
@@ -209,7 +208,7 @@ async def add_collaborator(
     )
 
 
-@router.post("/{ref}/reopen", response_model=TicketOut)
+@actions.post("/{ref}/reopen", response_model=TicketOut)
 async def reopen(
     ref: str,
     body: ReopenBody,
@@ -224,7 +223,7 @@ async def reopen(
     return await _act(ref, caller, session, client, settings, "reopen", arg, idempotency_key)
 
 
-@router.post("/{ref}/survey", response_model=TicketOut)
+@actions.post("/{ref}/survey", response_model=TicketOut)
 async def survey(
     ref: str,
     body: SurveyBody,
@@ -263,3 +262,9 @@ async def _check_assignment(
         raise Invalid(
             "body.assignee_id", f"user {assignee_id} is not in department {department_id}"
         )
+
+
+# Reads (list, one ticket, timeline) live in api.tickets.reads; one router for the app.
+router = APIRouter()
+router.include_router(actions)
+router.include_router(reads_router)

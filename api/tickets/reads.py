@@ -19,7 +19,7 @@ from models import Ticket, TicketEvent
 from services.attachments.timeline import with_attachments
 from services.custom_fields import service as custom_fields
 
-router = APIRouter()
+router = APIRouter(prefix="/tickets", tags=["tickets"])
 
 
 @router.get("", response_model=Page[TicketOut])
