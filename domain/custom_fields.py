@@ -126,6 +126,32 @@ def stale(definitions: Sequence[Definition], values: Mapping[str, Any]) -> dict[
     return flags
 
 
+_TRUE = {"true", "1", "yes", "y", "是", "对", "√"}
+_FALSE = {"false", "0", "no", "n", "否", "不", "×"}
+
+
+def from_cell(d: Definition, cell: object) -> Any:
+    """A spreadsheet cell as the JSON value `validate` expects (multiselect split on ; or ,)."""
+    if isinstance(cell, float) and cell.is_integer() and d.type is not FieldType.NUMBER:
+        cell = int(cell)  # numbers typed into text or select columns
+    if d.type is FieldType.NUMBER and isinstance(cell, str):
+        try:
+            number = float(cell.strip())
+        except ValueError:
+            return cell
+        return int(number) if number.is_integer() else number
+    if d.type is FieldType.BOOL and not isinstance(cell, bool):
+        text = str(cell).strip().lower()
+        return True if text in _TRUE else False if text in _FALSE else text
+    if d.type is FieldType.DATE and isinstance(cell, date):
+        return cell.isoformat()[:10]
+    if d.type is FieldType.MULTISELECT:
+        return [part.strip() for part in re.split(r"[;,；，]", str(cell)) if part.strip()]
+    if d.type is FieldType.NUMBER:
+        return cell
+    return str(cell).strip()
+
+
 def _off_options(d: Definition, value: Any) -> bool:
     if d.type is FieldType.SELECT:
         return value not in d.options

@@ -12,12 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.customers.access import edit_scope
 from api.customers.import_child import validated_batches
+from api.customers.import_custom import CustomFieldRows
 from api.customers.import_rows import Validated
 from api.customers.import_store import existing_matches, insert_customers
 from api.customers.import_updates import apply_updates
 from api.deps import Principal
+from domain.custom_fields import Entity
 from domain.customer_import import CustomerDraft
 from domain.customers import Approval, initial_approval
+from services.custom_fields.service import definitions
 
 # Serializes the duplicate check + insert of concurrent imports (transaction-scoped lock).
 _IMPORT_LOCK = 0x434C5355  # "CLSU"
@@ -69,6 +72,7 @@ class _Importer:
         self.result = ImportResult(dry_run=dry_run)
         self.seen: dict[tuple[str, str], int] = {}  # dedup key → first row with it
         self.ledger, self.done, self.batch_no = ledger, done, 0
+        self.fields: CustomFieldRows | None = None
 
     def _classify(
         self, batch: Validated, outcome: ImportResult
@@ -78,6 +82,8 @@ class _Importer:
         fresh: list[tuple[int, CustomerDraft]] = []
         updates: list[tuple[int, CustomerDraft]] = []
         for number, draft, errors in batch:
+            if draft is not None and not draft.code and self.fields and self.fields.check(draft):
+                errors, draft = self.fields.errors(draft), None
             if draft is None:
                 outcome.errors += [
                     {"row": number, "field": e.field, "message": e.message} for e in errors
@@ -99,6 +105,9 @@ class _Importer:
         return fresh, updates
 
     async def batch(self, batch: Validated) -> None:
+        if self.fields is None:
+            async with self.sessions() as session:
+                self.fields = CustomFieldRows(await definitions(session, Entity.CUSTOMER))
         batch_no, self.batch_no = self.batch_no, self.batch_no + 1
         outcome = ImportResult(dry_run=self.result.dry_run)
         fresh, updates = self._classify(batch, outcome)

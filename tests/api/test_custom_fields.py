@@ -170,3 +170,28 @@ async def test_ticket_fields_by_category_required_filtered_and_on_the_public_for
     assert created.status_code == 201, created.text
     staff = await ticket(http, org.admin, created.json()["number"])
     assert staff["custom_fields"] == {model: "Z1"}
+
+
+async def test_import_reads_custom_field_columns(http: httpx.AsyncClient, org: Org) -> None:
+    grade = key("grade")
+    lines = key("lines")
+    await define(http, org.admin, entity="customer", key=grade, type="select", options=["甲", "乙"])
+    await define(
+        http, org.admin, entity="customer", key=lines, type="multiselect", options=["a", "b"]
+    )
+    good, bad = key("导入甲"), key("导入乙")
+    content = (f"name,region,cf.{grade},cf.{lines}\n{good},上海,甲,a;b\n{bad},北京,丙,a\n").encode()
+    response = await http.post(
+        f"{API}/customers/import",
+        files={"file": ("cf.csv", content)},
+        headers=org.manager.headers,
+    )
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["created"] == 1
+    assert [(e["row"], e["field"]) for e in report["errors"]] == [(3, f"custom_fields.{grade}")]
+    found = await http.get(
+        f"{API}/customers", params={f"cf.{lines}": "b"}, headers=org.manager.headers
+    )
+    assert [c["name"] for c in found.json()["items"]] == [good]
+    assert found.json()["items"][0]["custom_fields"] == {grade: "甲", lines: ["a", "b"]}

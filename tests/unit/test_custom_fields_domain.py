@@ -49,3 +49,15 @@ def test_filters_use_the_stored_form() -> None:
     assert filter_value(OK, "true") == {"ok": True}
     assert filter_value(TAGS, "a") == {"tags": ["a"]}
     assert filter_value(DUE, "2024-05-01") == {"due": "2024-05-01"}
+
+
+def test_spreadsheet_cells_become_typed_values() -> None:
+    from datetime import date
+
+    from domain.custom_fields import from_cell
+
+    assert from_cell(QTY, "12") == 12
+    assert from_cell(OK, "是") is True
+    assert from_cell(TAGS, "a；b, c") == ["a", "b", "c"]
+    assert from_cell(DUE, date(2024, 5, 1)) == "2024-05-01"
+    assert from_cell(SIZE, 3.0) == "3"
