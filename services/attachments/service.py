@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import IO
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import pii
@@ -104,7 +105,7 @@ async def store(
     created_by: int | None,
     idempotency_key: str | None = None,
 ) -> Attachment:
-    """Check, seal and store an upload; the new row (added to the session, flushed)."""
+    """Check, seal and store an upload; its row, inserted in the session's transaction."""
     if idempotency_key:
         existing: Attachment | None = await session.scalar(_same_key(owner, idempotency_key))
         if existing is not None:
@@ -126,23 +127,32 @@ async def store(
     finally:
         if path.exists():
             path.unlink()
-    row = Attachment(
-        owner_type=owner.type,
-        ticket_id=owner.ticket_id,
-        customer_id=owner.customer_id,
-        interaction_id=owner.interaction_id,
-        filename=sanitize_filename(upload.filename, found.extension),
-        content_type=found.content_type,
-        size=size,
-        sha256=sha256,
-        storage_key=key,
-        wrapped_key=wrapped,
-        source="public" if upload.public else "staff",
-        created_by=created_by,
-        idempotency_key=idempotency_key,
+    values = {
+        "owner_type": owner.type,
+        "ticket_id": owner.ticket_id,
+        "customer_id": owner.customer_id,
+        "interaction_id": owner.interaction_id,
+        "filename": sanitize_filename(upload.filename, found.extension),
+        "content_type": found.content_type,
+        "size": size,
+        "sha256": sha256,
+        "storage_key": key,
+        "wrapped_key": wrapped,
+        "source": "public" if upload.public else "staff",
+        "created_by": created_by,
+        "idempotency_key": idempotency_key,
+    }
+    # Keyed: a concurrent request with the same key may have won; answer with its row.
+    inserted = await session.scalar(
+        insert(Attachment).values(**values).on_conflict_do_nothing().returning(Attachment.id)
     )
-    session.add(row)
-    await session.flush()
+    if inserted is not None:
+        query = select(Attachment).where(Attachment.id == inserted)
+    else:
+        assert idempotency_key is not None  # only the keyed index can conflict
+        query = _same_key(owner, idempotency_key)
+    row: Attachment | None = await session.scalar(query)
+    assert row is not None
     return row
 
 
