@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
@@ -35,7 +37,13 @@ class CustomerImportActivities:
 
     @activity.defn(name="run_customer_import")
     async def run_customer_import(self, job: ImportJobInput) -> None:
-        """Write every batch not yet written; heartbeats carry the last finished batch."""
+        """Write every batch not yet written; heartbeats carry the last finished batch.
+
+        Heartbeats go out on a timer, not per batch: a slow batch on a busy machine is not
+        taken for a dead worker, while a killed worker falls silent at once.
+        """
+        last = [-1]
+        ticker = asyncio.create_task(_heartbeats(last, job.heartbeat_seconds / 3))
         try:
             await run_job(
                 self._sessions,
@@ -43,10 +51,12 @@ class CustomerImportActivities:
                 self._settings,
                 job.job_id,
                 activity.info().attempt,
-                activity.heartbeat,
+                lambda batch: last.__setitem__(0, batch),
             )
         except UnreadableImport as exc:
             raise ApplicationError(str(exc), type=UNREADABLE, non_retryable=True) from exc
+        finally:
+            ticker.cancel()
 
     @activity.defn(name="finish_customer_import")
     async def finish_customer_import(self, job: ImportJobInput) -> int:
@@ -60,3 +70,10 @@ class CustomerImportActivities:
             )
         await start_approvals(self._client, self._settings, customers)
         return len(customers)
+
+
+async def _heartbeats(last: list[int], every: float) -> None:
+    """Heartbeat with the last finished batch number until cancelled."""
+    while True:
+        activity.heartbeat(last[0])
+        await asyncio.sleep(every)
