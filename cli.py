@@ -16,6 +16,7 @@ from typing import IO
 
 import typer
 
+from core.crypto import Keyring
 from core.settings import Settings
 
 app = typer.Typer(help="closedloop: feedback tickets and follow-ups on durable workflows.")
@@ -96,6 +97,20 @@ def keys_rotate(
         f"{report.tickets} ticket contacts, {report.preferences} notification preferences "
         f"and {report.webhooks} webhook secrets"
     )
+    rewrapped = asyncio.run(_rewrap_attachment_keys(settings, ring, batch))
+    typer.echo(f"re-wrapped {rewrapped} attachment file keys")
+
+
+async def _rewrap_attachment_keys(settings: Settings, ring: Keyring, batch: int) -> int:
+    """Attachments: only their data keys are re-wrapped; the stored files stay as they are."""
+    from core.db import make_engine, make_sessionmaker
+    from services.attachments.rotation import rewrap_keys
+
+    engine = make_engine(settings.database_url)
+    try:
+        return await rewrap_keys(make_sessionmaker(engine), ring, batch)
+    finally:
+        await engine.dispose()
 
 
 @app.command()

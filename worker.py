@@ -10,6 +10,7 @@ from temporalio.client import Client
 from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.customer_import import CustomerImportActivities
 from activities.customers import CustomerActivities
 from activities.dispatch import DispatchActivities
 from activities.followups import FollowUpActivities
@@ -21,7 +22,9 @@ from core import pii
 from core.db import make_engine, make_sessionmaker
 from core.settings import Settings
 from domain.customers import CustomerTier
+from services.attachments.storage import storage_for
 from workflows.customer_approval import CustomerApprovalWorkflow
+from workflows.customer_import import CustomerImportWorkflow
 from workflows.followup import FollowUpPlanWorkflow
 from workflows.notification import NotificationDelivery
 from workflows.policy_rollout import PolicyRolloutWorkflow
@@ -31,6 +34,7 @@ from workflows.ticket import TicketWorkflow
 
 WORKFLOWS = [
     CustomerApprovalWorkflow,
+    CustomerImportWorkflow,
     FollowUpPlanWorkflow,
     NotificationDelivery,
     PolicyRolloutWorkflow,
@@ -82,6 +86,9 @@ def build_worker(client: Client, engine: AsyncEngine, settings: Settings) -> Wor
     reports = ReportRunActivities(make_sessionmaker(engine), notifier, settings.report_font_path)
     followups = FollowUpActivities(make_sessionmaker(engine), client, caps, notifier)
     rollouts = RolloutActivities(make_sessionmaker(engine), client)
+    imports = CustomerImportActivities(
+        make_sessionmaker(engine), storage_for(settings), settings, client
+    )
     main = Worker(
         client,
         task_queue=settings.temporal_task_queue,
@@ -106,6 +113,8 @@ def build_worker(client: Client, engine: AsyncEngine, settings: Settings) -> Wor
             rollouts.finish_rollout,
             reports.render_report_run,
             reports.mail_report_run,
+            imports.run_customer_import,
+            imports.finish_customer_import,
         ],
         max_cached_workflows=settings.max_cached_workflows,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,

@@ -79,6 +79,7 @@ class TicketActivities:
                     contact_phone_bidx=pii.phone_index(t.contact.phone) if t.contact else None,
                     contact_email_bidx=pii.email_index(t.contact.email) if t.contact else None,
                     created_by=t.created_by,
+                    custom_fields=t.custom_fields,
                     created_at=inp.at,
                     updated_at=inp.at,
                     sla_binding={

@@ -10,14 +10,18 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
+from api.attachments.endpoints import router as attachments_router
 from api.audit.admin_log import router as audit_log_router
 from api.audit.endpoints import router as pii_access_router
 from api.auth.endpoints import router as auth_router
 from api.codec import install_codec
+from api.custom_fields.endpoints import public_router as public_fields_router
+from api.custom_fields.endpoints import router as custom_fields_router
 from api.customers.endpoints import router as customers_router
 from api.errors import install_error_handlers
 from api.followups.endpoints import router as followups_router
 from api.intake import install_intake
+from api.intake.screenshots import public_form_limit
 from api.middleware import RequestContextMiddleware
 from api.notifications.endpoints import router as notifications_router
 from api.openapi_links import install_openapi_links
@@ -46,6 +50,12 @@ def _loopback_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def _attachment_body_limit(settings: Settings) -> int:
+    """The largest attachment plus room for the multipart envelope."""
+    largest = max(settings.attachment_max_image_bytes, settings.attachment_max_document_bytes)
+    return largest + 64_000
 
 
 def create_app(
@@ -92,7 +102,12 @@ def create_app(
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,
-        upload_limits={"/customers/import": settings.max_import_bytes},
+        upload_limits={
+            "/customers/import": settings.max_import_bytes,
+            "/customers/imports": settings.max_import_bytes,
+            "/attachments": _attachment_body_limit(settings),
+            "/public/feedback": public_form_limit(settings),
+        },
     )
     app.include_router(ops_router)
     for router in (auth_router, org_router, tickets_router, sla_router):
@@ -109,6 +124,9 @@ def create_app(
     app.include_router(orders_router, prefix=API_PREFIX)
     app.include_router(report_words_router, prefix=API_PREFIX)
     app.include_router(report_schedules_router, prefix=API_PREFIX)
+    app.include_router(attachments_router, prefix=API_PREFIX)
+    app.include_router(custom_fields_router, prefix=API_PREFIX)
+    app.include_router(public_fields_router, prefix=API_PREFIX)
     install_intake(app, settings, API_PREFIX)
     install_codec(app, settings, API_PREFIX)
     app.add_middleware(

@@ -101,6 +101,7 @@ async def bench_stack(*, max_cached_workflows: int = 200) -> AsyncIterator[Stack
                 admin_password=ADMIN_PASSWORD,
                 max_cached_workflows=max_cached_workflows,
                 log_level="WARNING",
+                attachment_dir=str(root / "attachments"),
             )
             async with _running(settings, temporal_db) as stack:
                 yield stack

@@ -135,6 +135,22 @@ class Settings(BaseSettings):
     # Reports: a TrueType CJK font for PDF exports (default: the first installed of
     # services.reports.exports.pdf_export.FONT_CANDIDATES, Debian fonts-wqy-microhei).
     report_font_path: str | None = None
+    # Attachments: sealed files in a local directory (default <data_dir>/attachments) or S3.
+    attachment_storage: Literal["local", "s3"] = "local"
+    attachment_dir: str = ""
+    attachment_max_image_bytes: int = Field(10_000_000, ge=1)
+    attachment_max_document_bytes: int = Field(25_000_000, ge=1)
+    # Screenshots on the public feedback form (up to 3 per submission).
+    attachment_max_public_image_bytes: int = Field(3_000_000, ge=1)
+    s3_endpoint_url: str = ""  # empty: AWS; else MinIO/Ceph/OSS/COS endpoint
+    s3_region: str = ""
+    s3_bucket: str = ""
+    s3_prefix: str = "attachments/"
+    s3_access_key_id: str = ""
+    s3_secret_access_key: SecretStr = SecretStr("")
+    s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
+    # Import jobs: a worker silent this long is presumed dead and another one resumes the job.
+    import_heartbeat_seconds: float = Field(60.0, gt=0)
 
     @model_validator(mode="after")
     def _require_secrets_in_production(self) -> Settings:

@@ -21,6 +21,9 @@ from domain.customers import (
     parse_tags,
 )
 
+# Columns of custom fields: `cf.<key>` (see domain.custom_fields).
+CUSTOM_PREFIX = "cf."
+
 # Template order; `code` is optional and, when given, updates that existing customer.
 COLUMNS: tuple[str, ...] = (
     "code",
@@ -152,6 +155,9 @@ class CustomerDraft:
     email_normalized: str | None = None
     # Columns with a value in the row: an update changes only these.
     given: frozenset[str] = frozenset()
+    # `cf.<key>` columns with a value, as read (checked against the definitions by the importer).
+    custom_cells: dict[str, Cell] = field(default_factory=dict)
+    custom_fields: dict[str, object] = field(default_factory=dict)
 
     def dedup_keys(self) -> list[tuple[str, str]]:
         """Keys that make two rows the same customer: normalized phone, name + region."""
@@ -173,7 +179,7 @@ def header_map(header: Sequence[Cell]) -> tuple[dict[int, str], list[str]]:
         if label is None:
             continue
         key = label.lower().replace(" ", "_")
-        name = key if key in COLUMNS else HEADER_ALIASES.get(label)
+        name = key if key in COLUMNS or key.startswith(CUSTOM_PREFIX) else HEADER_ALIASES.get(label)
         if name is None:
             unknown.append(label)
         elif name not in mapping.values():
@@ -268,4 +274,9 @@ def validate_row(raw: Mapping[str, Cell]) -> tuple[CustomerDraft | None, list[Ro
             draft.email, draft.email_normalized = text["email"], normalize_email(text["email"])
         except ValueError as exc:
             errors.append(RowError("email", str(exc)))
+    draft.custom_cells = {
+        name.removeprefix(CUSTOM_PREFIX): cell
+        for name, cell in raw.items()
+        if name.startswith(CUSTOM_PREFIX) and _text(cell) is not None
+    }
     return (None, errors) if errors else (draft, [])

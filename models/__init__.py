@@ -1,7 +1,9 @@
 """SQLAlchemy tables; import this package to register every table on Base.metadata."""
 
+from models.attachments import Attachment
 from models.audit import AuditEntry, LoginFailure
 from models.base import Base
+from models.custom_fields import CustomFieldDefinition
 from models.customers import (
     Customer,
     CustomerContact,
@@ -10,6 +12,7 @@ from models.customers import (
     CustomerInteraction,
 )
 from models.followups import ContactPush, FollowUpEvent, FollowUpPlan
+from models.imports import CustomerImportBatch, CustomerImportJob
 from models.intake import Category, ExternalRef, PublicToken, RoundRobinCursor, RoutingRule
 from models.notifications import DeliveryBreaker, Notification
 from models.notify_prefs import NotificationPreference, WebhookSubscription
@@ -28,16 +31,20 @@ from models.tickets import IdempotencyKey, Ticket, TicketCounter, TicketEvent
 
 __all__ = [
     "ApiKey",
+    "Attachment",
     "AuditEntry",
     "Base",
     "BusinessCalendar",
     "CalendarVersion",
     "Category",
     "ContactPush",
+    "CustomFieldDefinition",
     "Customer",
     "CustomerContact",
     "CustomerCounter",
     "CustomerEvent",
+    "CustomerImportBatch",
+    "CustomerImportJob",
     "CustomerInteraction",
     "DeliveryBreaker",
     "CustomerOrder",

@@ -68,6 +68,8 @@ class Customer(Base):
     segment: Mapped[str | None] = mapped_column(String(16))
     stage: Mapped[str] = mapped_column(String(16), default="lead", server_default="lead")
     tags: Mapped[list[str]] = mapped_column(ARRAY(String(64)), default=list, server_default="{}")
+    # Admin-defined fields (custom_field_definitions), validated on write; GIN-indexed.
+    custom_fields: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
     birthday: Mapped[date | None] = mapped_column(Date)
     approval: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
     approval_reason: Mapped[str | None] = mapped_column(Text)

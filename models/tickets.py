@@ -69,6 +69,8 @@ class Ticket(Base):
     calendar_version: Mapped[int | None] = mapped_column(Integer)
     # Highest event seq folded into this row: projection writes apply only forward.
     last_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Admin-defined fields (custom_field_definitions), validated on write; GIN-indexed.
+    custom_fields: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
 
     __table_args__ = (
         Index("ix_tickets_status_id", "status", "id"),

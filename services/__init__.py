@@ -1,1 +1,1 @@
-"""Service layer: reads, scoping and writes shared by the HTTP front-ends and workflows."""
+"""Service layer: reads, scoping and writes shared by the front-ends, the worker and the CLI."""

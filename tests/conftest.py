@@ -69,8 +69,13 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, temporal_env: WorkflowEnvironment) -> Settings:
+def settings(
+    database_url: str,
+    temporal_env: WorkflowEnvironment,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Settings:
     return Settings(
+        attachment_dir=str(tmp_path_factory.mktemp("attachments")),
         env="test",
         database_url=database_url,
         temporal_address=temporal_env.client.service_client.config.target_host,

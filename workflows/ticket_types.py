@@ -34,6 +34,8 @@ class NewTicket(BaseModel):
     contact: Contact | None = None
     actor: str
     created_by: int | None = None
+    # Validated by the API; written by create_ticket_record (no workflow command depends on it).
+    custom_fields: dict[str, Any] = Field(default_factory=dict)
 
 
 class TicketState(BaseModel):

@@ -12,8 +12,10 @@ from api.customers.schemas import ContactOut, CustomerOut
 from api.deps import Principal
 from core import pii
 from core.errors import Forbidden, NotFound
+from domain.custom_fields import Entity, stale
 from domain.masking import mask_email, mask_phone
 from models import Customer, CustomerContact, Ticket
+from services.custom_fields import service as custom_fields
 
 
 def edit_scope(principal: Principal) -> ColumnElement[bool] | None:
@@ -96,7 +98,9 @@ def customer_view(
     """
     reason = contact_reason(principal, customer)
     data = {
-        name: getattr(customer, name) for name in CustomerOut.model_fields if name != "contacts"
+        name: getattr(customer, name)
+        for name in CustomerOut.model_fields
+        if name not in {"contacts", "custom_field_flags"}
     }
     data["tags"] = list(customer.tags or [])
     out: list[ContactOut] = []
@@ -129,4 +133,9 @@ async def views(
     session: AsyncSession, customers: Sequence[Customer], principal: Principal
 ) -> list[CustomerOut]:
     contacts = await contacts_of(session, [c.id for c in customers])
-    return [customer_view(c, contacts[c.id], principal, session) for c in customers]
+    out = [customer_view(c, contacts[c.id], principal, session) for c in customers]
+    if any(view.custom_fields for view in out):
+        defs = await custom_fields.definitions(session, Entity.CUSTOMER)
+        for view in out:
+            view.custom_field_flags = stale(defs, view.custom_fields)
+    return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, status
+from fastapi import APIRouter, Header, Path, Query, Request, status
 from sqlalchemy import select
 
 from api.audit.admin_log import record_audit
@@ -35,6 +35,7 @@ from api.tickets.service import scope_filter as ticket_scope
 from api.tickets.service import ticket_view
 from core import pii
 from core.errors import Invalid
+from domain.custom_fields import Entity
 from domain.customers import (
     Approval,
     CustomerSegment,
@@ -43,6 +44,7 @@ from domain.customers import (
     normalize_phone,
 )
 from models import Customer, CustomerContact, CustomerEvent, CustomerInteraction, Ticket
+from services.custom_fields import service as custom_fields
 from workflows.customer_approval import DecideInput
 
 router = APIRouter(prefix="/customers", tags=["customers"])
@@ -79,6 +81,7 @@ async def create_customer(
 
 @router.get("", response_model=Page[CustomerOut])
 async def list_customers(
+    request: Request,
     caller: CurrentUser,
     session: SessionDep,
     q: Annotated[str | None, Query(max_length=200)] = None,
@@ -93,8 +96,12 @@ async def list_customers(
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
 ) -> Page[CustomerOut]:
-    """Newest first within the caller's scope: code, name (partial), phone, tag, tier, stage …"""
-    query = select(Customer)
+    """Newest first within the caller's scope: code, name (partial), phone, tag, `cf.<key>` …"""
+    query = select(Customer).where(
+        *await custom_fields.filter_clauses(
+            session, Entity.CUSTOMER, Customer.custom_fields, request.query_params
+        )
+    )
     condition = access.read_scope(caller)
     if condition is not None:
         query = query.where(condition)

@@ -1,4 +1,4 @@
-"""An import file as validated rows: CSV (UTF-8 or GB18030) or XLSX, in batches."""
+"""An import file as validated rows: CSV (UTF-8 or GB18030), XLSX, XLS or ODS, in batches."""
 
 from __future__ import annotations
 
@@ -7,12 +7,11 @@ import io
 from collections.abc import Generator, Iterator
 from typing import IO
 
-from api.customers.xlsx_reader import sheet_rows
+from api.customers.spreadsheet import calamine_rows, is_spreadsheet
 from core.errors import Invalid
 from domain.customer_import import Cell, CustomerDraft, RowError, header_map, validate_row
 
 BATCH_SIZE = 1000
-_XLSX_MAGIC = b"PK\x03\x04"
 
 RawRow = tuple[int, dict[str, Cell]]
 # (spreadsheet row number, the valid draft or None, the row's errors)
@@ -33,12 +32,12 @@ def _csv_text(stream: IO[bytes]) -> io.TextIOWrapper:
 
 
 def read_rows(stream: IO[bytes]) -> Generator[RawRow, None, None]:
-    """(spreadsheet row number, field → cell) for every non-empty data row; XLSX or CSV."""
-    is_xlsx = stream.read(4) == _XLSX_MAGIC
+    """(spreadsheet row number, field → cell) for every non-empty data row of any format."""
+    spreadsheet = is_spreadsheet(stream.read(8))
     stream.seek(0)
     rows: Generator[tuple[int, tuple[Cell, ...]], None, None] = (
-        sheet_rows(stream)
-        if is_xlsx
+        calamine_rows(stream)
+        if spreadsheet
         else ((n, tuple(r)) for n, r in enumerate(csv.reader(_csv_text(stream)), start=1))
     )
     try:
@@ -53,7 +52,7 @@ def read_rows(stream: IO[bytes]) -> Generator[RawRow, None, None]:
             if any(value not in (None, "") for value in raw.values()):
                 yield number, raw
     finally:
-        rows.close()  # closes the XLSX package early on failure
+        rows.close()  # closes the workbook early on failure
 
 
 def next_batch(rows: Iterator[RawRow]) -> Validated:

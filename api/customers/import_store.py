@@ -20,7 +20,7 @@ from domain.customers import initial_approval
 CUSTOMER_COLUMNS = (
     "id", "code", "name", "type", "industry", "region", "address", "founded_on", "source",
     "requirement", "owner_id", "department_id", "tier", "segment", "stage", "tags", "birthday",
-    "approval", "created_by", "created_at", "updated_at",
+    "approval", "created_by", "created_at", "updated_at", "custom_fields",
 )  # fmt: skip
 CONTACT_COLUMNS = (
     "customer_id", "name", "title", "phone", "phone_bidx", "email", "email_bidx", "is_primary",
@@ -121,7 +121,7 @@ async def insert_customers(
             cid, code, d.name, d.type.value, d.industry, d.region, d.address, d.founded_on,
             d.source, d.requirement, p.user_id, p.department_id, d.tier.value,
             d.segment.value if d.segment else None, d.stage.value, d.tags, d.birthday,
-            approval, p.user_id, now, now,
+            approval, p.user_id, now, now, Jsonb(d.custom_fields),
         )
         for cid, code, d in zip(ids, codes, drafts, strict=True)
     ]  # fmt: skip

@@ -89,6 +89,8 @@ class CustomerCreate(_Profile):
     stage: CustomerStage = CustomerStage.LEAD
     tags: list[str] = Field(default_factory=list, max_length=20)
     contacts: list[ContactIn] = Field(default_factory=list, max_length=20)
+    # Values of the admin-defined customer fields (GET /custom-fields?entity=customer).
+    custom_fields: dict[str, Any] | None = Field(None, max_length=100)
 
 
 class CustomerPatch(_Profile):
@@ -101,6 +103,8 @@ class CustomerPatch(_Profile):
     stage: CustomerStage | None = None
     tags: list[str] | None = Field(None, max_length=20)
     contacts: list[ContactIn] | None = Field(None, max_length=20)
+    # Merged into the stored values; a null value clears that field.
+    custom_fields: dict[str, Any] | None = Field(None, max_length=100)
 
 
 class ContactOut(BaseModel):
@@ -138,6 +142,9 @@ class CustomerOut(BaseModel):
     created_by: int | None
     created_at: datetime
     updated_at: datetime
+    custom_fields: dict[str, Any] = Field(default_factory=dict)
+    # Stored values their definition no longer allows (a removed option): key → reason.
+    custom_field_flags: dict[str, str] = Field(default_factory=dict)
 
 
 class ApproveBody(BaseModel):

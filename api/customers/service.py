@@ -24,6 +24,7 @@ from api.deps import Principal
 from api.tickets.service import request_fingerprint
 from core import pii
 from core.errors import Conflict, Forbidden, Invalid, NotFound
+from domain.custom_fields import Entity
 from domain.customers import (
     PROFILE_FIELDS,
     CustomerStage,
@@ -40,6 +41,7 @@ from models import (
     IdempotencyKey,
     User,
 )
+from services.custom_fields import service as custom_fields
 
 log = logging.getLogger("closedloop.customers")
 
@@ -110,8 +112,10 @@ async def create_customer(
     owner_id, department_id = await resolve_owner(session, principal, body.owner_id)
     (code,) = await allocate_codes(session, tz)
     now = datetime.now(UTC)
+    values = await custom_fields.checked_values(session, Entity.CUSTOMER, body.custom_fields)
     customer = Customer(
         code=code,
+        custom_fields=values,
         **{name: getattr(body, name) for name in PROFILE_FIELDS},
         owner_id=owner_id,
         department_id=department_id,
@@ -182,6 +186,16 @@ async def patch_customer(
                 raise Invalid(f"body.{name}", f"{name} cannot be null")
             if value != getattr(customer, name):
                 changes[name] = value
+    if "custom_fields" in given and body.custom_fields is not None:
+        merged = await custom_fields.checked_values(
+            session,
+            Entity.CUSTOMER,
+            body.custom_fields,
+            existing=customer.custom_fields,
+            creating=False,
+        )
+        if merged != customer.custom_fields:
+            changes["custom_fields"] = merged
     if "stage" in changes:
         error = stage_transition_error(CustomerStage(customer.stage), changes["stage"])
         if error:

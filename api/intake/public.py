@@ -8,25 +8,29 @@ from fastapi import APIRouter, Depends, Header, Request, Response, status
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
+from api.attachments.owners import storage
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.followups.service import mark_pushes_opened
 from api.intake import service
 from api.intake.embed import embed_page
+from api.intake.feedback_form import FeedbackForm, feedback_form, is_multipart, openapi_body
 from api.intake.ratelimit import SlidingWindowLimiter
 from api.intake.schemas import (
     FeedbackCreated,
-    FeedbackIn,
     PublicCategory,
     PublicCommentIn,
     PublicStatus,
     PublicSurveyIn,
 )
+from api.intake.screenshots import attach_screenshots, check_screenshots, public_form_limit
 from api.tickets import service as tickets
 from core.errors import NotFound, PayloadTooLarge
 from core.settings import Settings
 from core.tokens import hash_token, push_for_token, status_url, ticket_for_token
+from domain.custom_fields import Entity
 from domain.tickets import Channel
 from models import Category, Ticket
+from services.custom_fields import service as custom_fields
 from workflows.ticket_types import CommentInput, Contact, SurveyInput
 
 router = APIRouter(prefix="/public", tags=["public"])
@@ -51,8 +55,10 @@ async def public_guard(request: Request, settings: SettingsDep) -> None:
     _limiter(request).hit(f"ip:{_client_ip(request)}", settings.public_rate_per_ip, window)
     declared = request.headers.get("content-length", "")
     size = int(declared) if declared.isdigit() else len(await request.body())
-    if size > settings.public_max_body_bytes:
-        raise PayloadTooLarge(f"request body exceeds {settings.public_max_body_bytes} bytes")
+    # Screenshots make the form's multipart body larger; each image has its own limit too.
+    limit = public_form_limit(settings) if is_multipart(request) else settings.public_max_body_bytes
+    if size > limit:
+        raise PayloadTooLarge(f"request body exceeds {limit} bytes")
 
 
 def _limit_token(request: Request, settings: Settings, token: str) -> None:
@@ -86,16 +92,21 @@ async def public_categories(session: SessionDep) -> list[Category]:
     status_code=status.HTTP_201_CREATED,
     response_model=FeedbackCreated,
     dependencies=[Guard],
+    openapi_extra=openapi_body(),
 )
 async def submit_feedback(
-    body: FeedbackIn,
+    form: Annotated[FeedbackForm, Depends(feedback_form)],
     request: Request,
     session: SessionDep,
     client: TemporalDep,
     settings: SettingsDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> FeedbackCreated:
-    """Anonymous feedback → a web_form ticket, auto-dispatched; answers the status token."""
+    """Anonymous feedback → a web_form ticket, auto-dispatched; answers the status token.
+
+    Multipart bodies carry the same JSON in `feedback` and up to 3 screenshots in `images`.
+    """
+    body = form.body
     window = settings.public_rate_window_seconds
     ip_key = f"create:{_client_ip(request)}"
     _limiter(request).hit(ip_key, settings.public_rate_create_per_ip, window)
@@ -108,6 +119,10 @@ async def submit_feedback(
             status_url=status_url(settings.public_base_url, fake.token),
         )
     category = await service.active_category(session, body.category, "body.category")
+    custom = await custom_fields.checked_values(
+        session, Entity.TICKET, body.custom_fields, category.code, only_public=True
+    )
+    screenshots = await check_screenshots(settings, form.images)
     contact = Contact.model_validate(body.contact.model_dump()) if body.contact else None
     submitted = await service.submit(
         session,
@@ -120,7 +135,9 @@ async def submit_feedback(
         order_no=body.order_no,
         idempotency_key=idempotency_key,
         fingerprint=tickets.request_fingerprint(body),
+        custom_fields=custom,
     )
+    await attach_screenshots(session, storage(request), settings, submitted.ticket_id, screenshots)
     return FeedbackCreated(
         number=submitted.number,
         status_token=submitted.token,

@@ -27,6 +27,8 @@ class FeedbackIn(BaseModel):
     order_no: str | None = Field(None, max_length=64)
     # Honeypot: hidden from people, filled by bots.
     website: str | None = Field(None, max_length=200)
+    # Ticket custom fields marked public (GET /public/custom-fields).
+    custom_fields: dict[str, Any] | None = Field(None, max_length=50)
 
 
 class FeedbackCreated(BaseModel):

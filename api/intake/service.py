@@ -6,6 +6,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -61,6 +62,7 @@ async def submit(
     title: str | None = None,
     idempotency_key: str | None = None,
     fingerprint: str = "",
+    custom_fields: dict[str, Any] | None = None,
 ) -> Submitted:
     """Number the ticket, issue its status token, then start its workflow (which dispatches)."""
     number = await tickets.reserve_number(
@@ -78,6 +80,7 @@ async def submit(
         contact=contact,
         order_no=order_no,
         actor=CUSTOMER,
+        custom_fields=custom_fields or {},
     )
     result = await tickets.start_ticket(client, settings, new)
     return Submitted(number=number, token=token, ticket_id=result.ticket_id)

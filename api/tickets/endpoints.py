@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Header, Response, status
 from pydantic import BaseModel
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from api.deps import CurrentUser, Principal, SessionDep, SettingsDep, TemporalDep
-from api.notifications.service import merge_timeline, notification_failures
-from api.pagination import CursorQuery, LimitQuery, Page, fetch_page
 from api.tickets import service
+from api.tickets.reads import router as reads_router
 from api.tickets.schemas import (
     AssignBody,
     CollaboratorBody,
     CommentBody,
-    EventOut,
     PriorityBody,
     ReopenBody,
     StatusBody,
@@ -25,9 +23,9 @@ from api.tickets.schemas import (
     TicketOut,
 )
 from core.errors import Conflict, Forbidden, Invalid
-from domain.sla import Priority
-from domain.tickets import TicketStatus
-from models import Department, Ticket, TicketEvent, User
+from domain.custom_fields import Entity
+from models import Department, Ticket, User
+from services.custom_fields import service as custom_fields
 from workflows.ticket_types import (
     AssignInput,
     CollaboratorInput,
@@ -40,14 +38,14 @@ from workflows.ticket_types import (
     SurveyInput,
 )
 
-router = APIRouter(prefix="/tickets", tags=["tickets"])
+actions = APIRouter(prefix="/tickets", tags=["tickets"])
 
 IdempotencyKeyHeader = Annotated[
     str | None, Header(alias="Idempotency-Key", max_length=255, min_length=1)
 ]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=TicketOut)
+@actions.post("", status_code=status.HTTP_201_CREATED, response_model=TicketOut)
 async def create_ticket(
     body: TicketCreate,
     caller: CurrentUser,
@@ -63,6 +61,9 @@ async def create_ticket(
     """
     department_id = body.department_id or (caller.department_id if not caller.is_admin else None)
     await _check_assignment(session, caller, department_id, body.assignee_id, creating=True)
+    custom = await custom_fields.checked_values(
+        session, Entity.TICKET, body.custom_fields, body.category
+    )
     if body.source is not None and body.external_id is not None:
         number, existing = await service.reserve_external_number(
             session, settings, body.source, body.external_id
@@ -97,71 +98,12 @@ async def create_ticket(
         contact=Contact.model_validate(body.contact.model_dump()) if body.contact else None,
         actor=caller.actor,
         created_by=caller.user_id,
+        custom_fields=custom,
     )
     result = await service.start_ticket(client, settings, new)
     ticket = await session.get(Ticket, result.ticket_id, populate_existing=True)
     assert ticket is not None
     return service.ticket_view(ticket, caller, session=session)
-
-
-@router.get("", response_model=Page[TicketOut])
-async def list_tickets(
-    caller: CurrentUser,
-    session: SessionDep,
-    status_: Annotated[TicketStatus | None, Query(alias="status")] = None,
-    priority: Priority | None = None,
-    department_id: Annotated[int | None, Query(ge=1)] = None,
-    assignee_id: Annotated[int | None, Query(ge=1)] = None,
-    breached: bool | None = None,
-    category: Annotated[str | None, Query(max_length=64)] = None,
-    q: Annotated[str | None, Query(max_length=200)] = None,
-    limit: LimitQuery = 50,
-    cursor: CursorQuery = None,
-) -> Page[TicketOut]:
-    """Newest first, filtered, within the caller's scope."""
-    query = select(Ticket)
-    condition = service.scope_filter(caller)
-    if condition is not None:
-        query = query.where(condition)
-    filters = {
-        Ticket.status: status_,
-        Ticket.priority: priority,
-        Ticket.department_id: department_id,
-        Ticket.assignee_id: assignee_id,
-        Ticket.sla_breached: breached,
-        Ticket.category: category,
-    }
-    for column, value in filters.items():
-        if value is not None:
-            query = query.where(column == value)
-    if q:
-        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(or_(Ticket.title.ilike(pattern), Ticket.number.ilike(pattern)))
-    rows, next_cursor = await fetch_page(
-        session, query, Ticket.id, limit, cursor, newest_first=True
-    )
-    return Page(
-        items=[service.ticket_view(r, caller, session=session) for r in rows],
-        next_cursor=next_cursor,
-    )
-
-
-@router.get("/{ref}", response_model=TicketOut)
-async def get_ticket(ref: str, caller: CurrentUser, session: SessionDep) -> TicketOut:
-    """One ticket by id or number."""
-    ticket = await service.get_ticket(session, caller, ref)
-    return service.ticket_view(ticket, caller, session=session)
-
-
-@router.get("/{ref}/events", response_model=list[EventOut])
-async def ticket_events(ref: str, caller: CurrentUser, session: SessionDep) -> list[Any]:
-    """The ordered timeline, with permanent notification failures after their event."""
-    ticket = await service.get_ticket(session, caller, ref)
-    rows = await session.scalars(
-        select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.seq)
-    )
-    failures = await notification_failures(session, ticket.id)
-    return merge_timeline(list(rows), failures)
 
 
 async def _act(
@@ -180,7 +122,7 @@ async def _act(
     return service.ticket_view(ticket, caller, session=session)
 
 
-@router.post("/{ref}/assign", response_model=TicketOut)
+@actions.post("/{ref}/assign", response_model=TicketOut)
 async def assign(
     ref: str,
     body: AssignBody,
@@ -200,7 +142,7 @@ async def assign(
     return await _act(ref, caller, session, client, settings, "assign", arg, idempotency_key)
 
 
-@router.post("/{ref}/comments", response_model=TicketOut)
+@actions.post("/{ref}/comments", response_model=TicketOut)
 async def comment(
     ref: str,
     body: CommentBody,
@@ -215,7 +157,7 @@ async def comment(
     return await _act(ref, caller, session, client, settings, "comment", arg, idempotency_key)
 
 
-@router.post("/{ref}/status", response_model=TicketOut)
+@actions.post("/{ref}/status", response_model=TicketOut)
 async def set_status(
     ref: str,
     body: StatusBody,
@@ -230,7 +172,7 @@ async def set_status(
     return await _act(ref, caller, session, client, settings, "set_status", arg, idempotency_key)
 
 
-@router.post("/{ref}/priority", response_model=TicketOut)
+@actions.post("/{ref}/priority", response_model=TicketOut)
 async def change_priority(
     ref: str,
     body: PriorityBody,
@@ -247,7 +189,7 @@ async def change_priority(
     )
 
 
-@router.post("/{ref}/collaborators", response_model=TicketOut)
+@actions.post("/{ref}/collaborators", response_model=TicketOut)
 async def add_collaborator(
     ref: str,
     body: CollaboratorBody,
@@ -266,7 +208,7 @@ async def add_collaborator(
     )
 
 
-@router.post("/{ref}/reopen", response_model=TicketOut)
+@actions.post("/{ref}/reopen", response_model=TicketOut)
 async def reopen(
     ref: str,
     body: ReopenBody,
@@ -281,7 +223,7 @@ async def reopen(
     return await _act(ref, caller, session, client, settings, "reopen", arg, idempotency_key)
 
 
-@router.post("/{ref}/survey", response_model=TicketOut)
+@actions.post("/{ref}/survey", response_model=TicketOut)
 async def survey(
     ref: str,
     body: SurveyBody,
@@ -320,3 +262,9 @@ async def _check_assignment(
         raise Invalid(
             "body.assignee_id", f"user {assignee_id} is not in department {department_id}"
         )
+
+
+# Reads (list, one ticket, timeline) live in api.tickets.reads; one router for the app.
+router = APIRouter()
+router.include_router(actions)
+router.include_router(reads_router)

@@ -37,6 +37,8 @@ class TicketCreate(BaseModel):
     # (source, external_id); a repeat returns the existing ticket.
     source: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
     external_id: str | None = Field(None, min_length=1, max_length=200)
+    # Values of the admin-defined ticket fields (GET /custom-fields?entity=ticket).
+    custom_fields: dict[str, Any] | None = Field(None, max_length=100)
 
     @model_validator(mode="after")
     def _source_with_external_id(self) -> TicketCreate:
@@ -145,6 +147,9 @@ class TicketOut(BaseModel):
     sla: SlaOut | None
     satisfaction: SurveyRating | None
     workflow_id: str
+    custom_fields: dict[str, Any] = Field(default_factory=dict)
+    # Stored values their definition no longer allows (a removed option): key → reason.
+    custom_field_flags: dict[str, str] = Field(default_factory=dict)
 
 
 class EventOut(BaseModel):

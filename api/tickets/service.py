@@ -307,4 +307,5 @@ def ticket_view(
         sla=sla,
         satisfaction=ticket.satisfaction,
         workflow_id=ticket.workflow_id,
+        custom_fields=dict(ticket.custom_fields or {}),
     )

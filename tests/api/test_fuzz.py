@@ -43,6 +43,22 @@ STATEFUL_SCENARIOS = 8
 STATEFUL_STEPS = 6
 # Bulk import parses spreadsheets in a child process: slow per example, covered by its tests.
 SKIPPED = {("POST", "/api/v1/customers/import")}
+# File uploads whose only body is a file: each has its own tests with real files.
+SKIPPED |= {
+    ("POST", "/api/v1/customers/imports"),
+    ("POST", "/api/v1/tickets/{ref}/attachments"),
+    ("POST", "/api/v1/customers/{customer_id}/attachments"),
+    ("POST", "/api/v1/customers/{customer_id}/interactions/{interaction_id}/attachments"),
+}
+
+
+def _replayable(request: httpx.Request) -> bool:
+    """Read a streamed (multipart) request body so checks can see it; False if it cannot be."""
+    try:
+        request.read()
+    except (AttributeError, TypeError):
+        return False
+    return True
 
 
 @asynccontextmanager
@@ -141,6 +157,12 @@ async def test_no_operation_answers_a_server_error_or_breaks_its_response_schema
             kwargs = transport_kwargs(case, admin_headers)
             response = await asyncio.wait_for(client.request(**kwargs), timeout=30)
             statuses[response.status_code // 100] += 1
+            if not _replayable(response.request):
+                # A generated multipart part httpx streamed once and cannot read again: the
+                # schema checks need the request body, so only the status is checked.
+                if response.status_code >= 500:
+                    failures.append(f"{case.method} {case.formatted_path} -> 5xx")
+                continue
             failure = check(case, kwargs, response, response.status_code)
             if failure:
                 failures.append(failure)

@@ -1,0 +1,1 @@
+"""Attachment endpoints: upload, list, download and delete on tickets, customers, interactions."""

@@ -1,0 +1,1 @@
+"""Custom field definitions (admins) and the public form's fields."""

@@ -1,0 +1,1 @@
+"""Attachments: typed, size-limited, envelope-encrypted files on tickets and customers."""

@@ -1,0 +1,1 @@
+"""Custom fields: definitions, validation of stored values and list filters."""

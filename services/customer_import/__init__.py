@@ -1,0 +1,1 @@
+"""Customer import as a durable job: stored upload, resumable batches, progress."""
