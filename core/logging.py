@@ -52,3 +52,6 @@ def configure_logging(level: str = "INFO", json_logs: bool | None = None) -> Non
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level.upper())
+    # httpx logs every request's full URL at INFO: robot URLs carry their access token in the
+    # query. Outbound deliveries log their own one line (host only) instead.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

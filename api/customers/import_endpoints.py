@@ -35,7 +35,13 @@ async def import_file(
     session: SessionDep,
     client: TemporalDep,
     settings: SettingsDep,
-    file: Annotated[UploadFile, File(description="CSV (UTF-8 or GB18030) or XLSX")],
+    file: Annotated[
+        UploadFile,
+        File(
+            description="CSV (UTF-8 or GB18030) or XLSX, not empty, whose header row has a "
+            "`name` column (see GET /customers/import-template); other columns as in the template"
+        ),
+    ],
     dry_run: bool = False,
 ) -> ImportReport:
     """Validate every row, report duplicates as merge candidates, create the rest (owner: you)."""

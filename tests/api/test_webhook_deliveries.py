@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -141,8 +142,13 @@ async def test_rotation_signs_with_both_secrets_during_the_overlap(
 
 
 async def test_failed_delivery_is_listed_and_redelivered_once_per_key(
-    http: httpx.AsyncClient, org: Org, receiver: HttpReceiver, subscribe: Subscribe
+    http: httpx.AsyncClient,
+    org: Org,
+    receiver: HttpReceiver,
+    subscribe: Subscribe,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO)
     receiver.script["/strict"] = [400]
     sub = await subscribe(receiver.url("/strict"), ["status_changed"])
     path = f"/api/v1/webhooks/{sub['id']}/deliveries"
@@ -155,6 +161,11 @@ async def test_failed_delivery_is_listed_and_redelivered_once_per_key(
     assert failed["error"] == "webhook answered HTTP 400"
     assert failed["attempts"] == 1
     assert failed["latency_ms"] is not None
+    # One line for the failed attempt, no traceback (the SDK's own is debug-level).
+    [line] = [r for r in caplog.records if r.name == "closedloop.notify"]
+    assert "host=127.0.0.1 status=400 attempt=1" in line.getMessage()
+    assert not line.exc_info
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING and r.exc_info]
 
     headers = {**org.admin.headers, "Idempotency-Key": "redo-1"}
     again = await http.post(f"{path}/{failed['id']}/redeliver", headers=headers)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import logging
 import shutil
 import ssl
 import subprocess
@@ -20,6 +22,7 @@ from temporalio.exceptions import ApplicationError
 from activities.notify.errors import REFUSED, Outbound
 from activities.notify.guard import DestinationRefused, guarded_client
 from core.devstack import free_port
+from core.logging import configure_logging
 from domain.outbound import parse_allowlist
 from tests.notify_support import RECEIVER_ALLOWLIST, RECEIVER_PORT, HttpReceiver, http_receiver
 
@@ -179,3 +182,20 @@ async def test_https_keeps_sni_and_certificate_check_on_the_name(tmp_path: Path)
         # The certificate names localhost, not 127.0.0.1: aimed at the IP it fails to verify.
         with pytest.raises(ApplicationError, match="ConnectError"):
             await post(f"https://127.0.0.1:{RECEIVER_PORT}/tls", verify=trust)
+
+
+async def test_a_robot_token_in_the_query_never_reaches_the_logs(receiver: HttpReceiver) -> None:
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    configure_logging(level="DEBUG", json_logs=True)
+    buffer = io.StringIO()
+    handler = root.handlers[0]
+    assert isinstance(handler, logging.StreamHandler)
+    handler.setStream(buffer)
+    try:
+        await post(receiver.url("/robot?key=robot-token-0123456789"))
+    finally:
+        root.handlers = saved_handlers
+        root.setLevel(saved_level)
+    assert receiver.at("/robot")[0].query == {"key": "robot-token-0123456789"}
+    assert "robot-token-0123456789" not in buffer.getvalue()
