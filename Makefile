@@ -22,7 +22,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy domain workflows activities core api models chaos worker.py cli.py
+	$(BIN)/mypy domain workflows activities core api models chaos services worker.py cli.py
 
 $(CHROMIUM):
 	@if [ "$$(id -u)" = 0 ]; then \

@@ -12,6 +12,8 @@ from activities.customers import CustomerActivities
 from activities.dispatch import DispatchActivities
 from activities.followups import FollowUpActivities
 from activities.notify import DeliveryStarter, NotifyActivities
+from activities.quotes import QuoteActivities
+from activities.service_orders import ServiceOrderActivities
 from activities.tickets import TicketActivities
 from core import pii
 from core.db import make_engine, make_sessionmaker
@@ -20,7 +22,9 @@ from domain.customers import CustomerTier
 from workflows.customer_approval import CustomerApprovalWorkflow
 from workflows.followup import FollowUpPlanWorkflow
 from workflows.notification import NotificationDelivery
+from workflows.quote import QuoteWorkflow
 from workflows.segments import SegmentRecomputeWorkflow, ensure_segment_schedule
+from workflows.service_order import ServiceOrderWorkflow
 from workflows.ticket import TicketWorkflow
 
 WORKFLOWS = [
@@ -29,6 +33,8 @@ WORKFLOWS = [
     NotificationDelivery,
     SegmentRecomputeWorkflow,
     TicketWorkflow,
+    QuoteWorkflow,
+    ServiceOrderWorkflow,
 ]
 
 
@@ -42,6 +48,8 @@ def build_worker(client: Client, engine: AsyncEngine, settings: Settings) -> Wor
     dispatch = DispatchActivities(make_sessionmaker(engine))
     caps = {CustomerTier(tier): cap for tier, cap in settings.push_monthly_caps.items()}
     followups = FollowUpActivities(make_sessionmaker(engine), client, caps, notifier)
+    quotes = QuoteActivities(make_sessionmaker(engine), settings)
+    orders = ServiceOrderActivities(make_sessionmaker(engine), settings)
     return Worker(
         client,
         task_queue=settings.temporal_task_queue,
@@ -59,6 +67,14 @@ def build_worker(client: Client, engine: AsyncEngine, settings: Settings) -> Wor
             followups.apply_plan_changes,
             followups.push_to_customer,
             followups.recompute_segments,
+            quotes.submit_quote,
+            quotes.notify_quote_step,
+            quotes.record_quote_decision,
+            quotes.send_quote,
+            quotes.record_quote_response,
+            quotes.expire_quote,
+            orders.alert_service_stage,
+            orders.complete_service_stage,
         ],
         max_cached_workflows=settings.max_cached_workflows,
     )

@@ -23,6 +23,7 @@ from api.notifications.endpoints import router as notifications_router
 from api.ops.endpoints import router as ops_router
 from api.org.endpoints import router as org_router
 from api.org.service import ensure_first_admin
+from api.sales.routes import install_sales
 from api.security_headers import SecurityHeadersMiddleware, StaffCORSMiddleware
 from api.sla.endpoints import router as sla_router
 from api.tickets.endpoints import router as tickets_router
@@ -95,6 +96,7 @@ def create_app(
     app.include_router(audit_log_router, prefix=API_PREFIX)
     app.include_router(pii_access_router, prefix=API_PREFIX)
     install_intake(app, settings, API_PREFIX)
+    install_sales(app, API_PREFIX)
     install_codec(app, settings, API_PREFIX)
     app.add_middleware(
         StaffCORSMiddleware,

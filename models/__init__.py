@@ -11,10 +11,26 @@ from models.customers import (
 )
 from models.followups import ContactPush, FollowUpEvent, FollowUpPlan
 from models.intake import Category, ExternalRef, PublicToken, RoundRobinCursor, RoutingRule
+from models.kb import KbArticle
 from models.notifications import Notification
 from models.notify_prefs import NotificationPreference, WebhookSubscription
 from models.org import ApiKey, Department, Role, User
 from models.pii_access import PiiAccess
+from models.sales import (
+    ApprovalRuleRow,
+    Need,
+    Quote,
+    QuoteEvent,
+    QuoteLine,
+    SalesCounter,
+    Solution,
+)
+from models.service_orders import (
+    ServiceOrder,
+    ServiceOrderEvent,
+    ServiceOrderStage,
+    SurveyResponse,
+)
 from models.sla import BusinessCalendar, SlaPolicy, SlaPolicyVersion
 from models.tickets import IdempotencyKey, Ticket, TicketCounter, TicketEvent
 
@@ -50,4 +66,16 @@ __all__ = [
     "TicketEvent",
     "User",
     "WebhookSubscription",
+    "ApprovalRuleRow",
+    "KbArticle",
+    "Need",
+    "Quote",
+    "QuoteEvent",
+    "QuoteLine",
+    "SalesCounter",
+    "ServiceOrder",
+    "ServiceOrderEvent",
+    "ServiceOrderStage",
+    "Solution",
+    "SurveyResponse",
 ]
