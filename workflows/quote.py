@@ -48,6 +48,7 @@ class QuoteWorkflow:
         self._escalated = False
         self._busy = False  # a decision is being persisted
         self._superseded = False
+        self._submitting = False
 
     @workflow.run
     async def run(self, inp: QuoteInput) -> QuoteView:
@@ -137,12 +138,15 @@ class QuoteWorkflow:
     @workflow.update(name="created")
     async def created(self) -> QuoteView:
         """Submission: pending approval, or approved at once when no rule asks for approval."""
-        if self._status == QuoteStatus.DRAFT:
-            self._status = QuoteStatus.PENDING_APPROVAL if self._inp.steps else QuoteStatus.APPROVED
+        if self._status == QuoteStatus.DRAFT and not self._submitting:
+            self._submitting = True
             record = SubmitRecord(
                 **self._ids(), steps=self._inp.steps, actor=self._inp.actor, at=workflow.now()
             )
             await workflow.execute_activity("submit_quote", record, **ACTIVITY_OPTIONS)
+            # Only once the row says so do the approval requests start.
+            self._status = QuoteStatus.PENDING_APPROVAL if self._inp.steps else QuoteStatus.APPROVED
+        await workflow.wait_condition(lambda: self._status != QuoteStatus.DRAFT)
         return self._view()
 
     @workflow.update(name="decide")

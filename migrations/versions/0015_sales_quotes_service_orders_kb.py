@@ -42,6 +42,7 @@ def upgrade() -> None:
             sa.Computed(
                 "setweight(to_tsvector('simple', coalesce(title_tokens, '')), 'A') || "
                 "setweight(to_tsvector('simple', coalesce(body_tokens, '')), 'B')",
+                persisted=True,
             ),
             nullable=False,
         ),
