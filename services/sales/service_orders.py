@@ -52,7 +52,7 @@ async def create_order(
         order = await _insert(session, settings, principal, body)
         await remember(session, scope, key, fingerprint, str(order.id))
         await session.commit()
-    await _start(session, client, settings, order)
+    await start_order_workflow(session, client, settings, order)
     return order.id
 
 
@@ -106,7 +106,7 @@ async def _insert(
     return order
 
 
-async def _start(
+async def start_order_workflow(
     session: AsyncSession, client: Client, settings: Settings, order: ServiceOrder
 ) -> None:
     stages = await stages_of(session, order.id)
