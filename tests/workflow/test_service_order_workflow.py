@@ -9,7 +9,7 @@ import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
 from models import ServiceOrder, ServiceOrderStage
-from services.sales.service_orders import start_order_workflow, stages_of
+from services.sales.service_orders import stages_of, start_order_workflow
 from tests.workflow.conftest import SKEW, Desk
 from tests.workflow.sales_support import advance, new_customer, notices, order_events, settle
 from workflows.service_order import service_order_workflow_id
@@ -110,7 +110,7 @@ async def test_stages_complete_in_order_and_the_last_sends_the_survey(desk: Desk
     events = await order_events(desk, order_id)
     assert events[-1].type == "survey_sent"
     assert "/public/surveys/" in events[-1].data["survey_link"]
-    assert (await handle.result(result_type=OrderView)).completed
+    assert OrderView.model_validate(await handle.result()).completed
     async with desk.sessions() as session:
         order = await session.get(ServiceOrder, order_id)
         assert order is not None
