@@ -29,7 +29,9 @@ class KbArticle(Base):
     # Space-separated lower-case tokens (jieba for Chinese, words for Latin script).
     title_tokens: Mapped[str] = mapped_column(Text, default="")
     body_tokens: Mapped[str] = mapped_column(Text, default="")
-    search_vector: Mapped[str] = mapped_column(TSVECTOR, Computed(SEARCH_VECTOR_SQL, persisted=True))
+    search_vector: Mapped[str] = mapped_column(
+        TSVECTOR, Computed(SEARCH_VECTOR_SQL, persisted=True)
+    )
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = created_at_column()

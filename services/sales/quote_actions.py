@@ -64,13 +64,14 @@ async def submit_quote(
         remind_every_seconds=settings.quote_remind_every_seconds,
         escalate_after_reminders=settings.quote_escalate_after_reminders,
     )
+    workflow_id = quote_workflow_id(quote.id)
     await session.rollback()  # the workflow's activity writes the row
     return await start_until_created(
         client,
         settings,
         QuoteWorkflow.run,
         inp,
-        workflow_id=quote_workflow_id(quote.id),
+        workflow_id=workflow_id,
         result_type=QuoteView,
         what="quote submission",
     )
