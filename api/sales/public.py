@@ -78,4 +78,5 @@ async def submit_survey(
     _limit_token(request, settings, token)
     order = await surveys.order_for_token(session, settings, token)
     await surveys.record_survey(session, client, settings, order, body)
+    await session.refresh(order)
     return await surveys.survey_view(session, order)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
@@ -56,14 +56,15 @@ async def record_survey(
 ) -> None:
     """Store the one answer; a retry of the same answer is accepted and finishes its ticket."""
     scores = body.scores.model_dump()
+    order_id, order_no, customer_id = order.id, order.number, order.customer_id
     inserted = await session.scalar(
         insert(SurveyResponse)
-        .values(order_id=order.id, comment=body.comment, **scores)
+        .values(order_id=order_id, comment=body.comment, **scores)
         .on_conflict_do_nothing(index_elements=[SurveyResponse.order_id])
         .returning(SurveyResponse.id)
     )
     await session.commit()
-    answer = await _answer(session, order.id)
+    answer = await _answer(session, order_id)
     assert answer is not None
     same = {d: getattr(answer, d) for d in SURVEY_DIMENSIONS} == scores
     if inserted is None and not (same and answer.comment == body.comment):
@@ -72,19 +73,23 @@ async def record_survey(
     if not low or answer.ticket_number is not None:
         return
     # One number per order: a retried or concurrent submission starts the same ticket.
-    number = await reserve_number(session, settings, "survey", str(order.id), "survey")
+    number = await reserve_number(session, settings, "survey", str(order_id), "survey")
     lines = [f"{DIMENSION_LABELS[d]}：{scores[d]} 分" for d in SURVEY_DIMENSIONS]
     new = NewTicket(
         number=number,
-        title=f"服务满意度低分：{order.number}",
+        title=f"服务满意度低分：{order_no}",
         description="\n".join([*lines, f"客户意见：{body.comment or '（无）'}"]),
         category=settings.survey_ticket_category,
         priority=Priority.NORMAL,
         channel=Channel.WEB_FORM,
-        customer_id=order.customer_id,
-        order_no=order.number,
+        customer_id=customer_id,
+        order_no=order_no,
         actor="customer",
     )
     await start_ticket(client, settings, new)
-    answer.ticket_number = number
+    await session.execute(
+        update(SurveyResponse)
+        .where(SurveyResponse.order_id == order_id)
+        .values(ticket_number=number)
+    )
     await session.commit()
