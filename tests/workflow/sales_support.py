@@ -12,10 +12,20 @@ from sqlalchemy import select
 from temporalio.client import WorkflowHandle
 
 from core.temporal import start_until_created
-from models import Customer, Notification, Quote, QuoteEvent, ServiceOrderEvent
+from models import (
+    Customer,
+    Notification,
+    Quote,
+    QuoteEvent,
+    ServiceOrder,
+    ServiceOrderEvent,
+    ServiceOrderStage,
+)
+from services.sales.service_orders import start_order_workflow
 from tests.workflow.conftest import _CLOSES, _OPENS, SETTLE_TIMEOUT, Desk
 from workflows.quote import QuoteWorkflow, quote_workflow_id
 from workflows.quote_types import QuoteInput, QuoteStep, QuoteView
+from workflows.service_order import service_order_workflow_id
 
 
 async def settle(handle: WorkflowHandle[Any, Any]) -> None:
@@ -134,3 +144,42 @@ async def notices(desk: Desk, template: str, user_id: int) -> list[Notification]
             )
         )
         return list(found)
+
+
+async def new_service_order(desk: Desk, owner_id: int, days: list[int]) -> int:
+    now = await desk.now()
+    customer_id = await new_customer(desk)
+    async with desk.sessions.begin() as session:
+        order = ServiceOrder(
+            number=f"SO{uuid.uuid4().hex[:10]}",
+            customer_id=customer_id,
+            title="ERP 实施",
+            owner_id=owner_id,
+            status="in_progress",
+            current_stage=0,
+            workflow_id="",
+        )
+        session.add(order)
+        await session.flush()
+        order.workflow_id = service_order_workflow_id(order.id)
+        due = now
+        for index, d in enumerate(days):
+            due = due + timedelta(days=d)
+            session.add(
+                ServiceOrderStage(
+                    order_id=order.id,
+                    index=index,
+                    name=f"阶段{index}",
+                    owner_id=owner_id,
+                    status="in_progress" if index == 0 else "pending",
+                    due_at=due,
+                    attachment_ids=[],
+                )
+            )
+        await session.flush()
+        order_id = order.id
+    async with desk.sessions() as session:
+        order = await session.get(ServiceOrder, order_id)
+        assert order is not None
+        await start_order_workflow(session, desk.client, desk.settings, order)
+    return order_id

@@ -2,62 +2,22 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
-from models import ServiceOrder, ServiceOrderStage
-from services.sales.service_orders import stages_of, start_order_workflow
+from models import ServiceOrder
+from services.sales.service_orders import stages_of
 from tests.workflow.conftest import SKEW, Desk
-from tests.workflow.sales_support import advance, new_customer, notices, order_events, settle
+from tests.workflow.sales_support import advance, notices, order_events, settle
 from workflows.service_order import service_order_workflow_id
 from workflows.service_order_types import CompleteStageInput, OrderView
 
 
-async def _order(desk: Desk, owner_id: int, days: list[int]) -> int:
-    now = await desk.now()
-    customer_id = await new_customer(desk)
-    async with desk.sessions.begin() as session:
-        order = ServiceOrder(
-            number=f"SO{uuid.uuid4().hex[:10]}",
-            customer_id=customer_id,
-            title="ERP 实施",
-            owner_id=owner_id,
-            status="in_progress",
-            current_stage=0,
-            workflow_id="",
-        )
-        session.add(order)
-        await session.flush()
-        order.workflow_id = service_order_workflow_id(order.id)
-        due = now
-        for index, d in enumerate(days):
-            due = due + timedelta(days=d)
-            session.add(
-                ServiceOrderStage(
-                    order_id=order.id,
-                    index=index,
-                    name=f"阶段{index}",
-                    owner_id=owner_id,
-                    status="in_progress" if index == 0 else "pending",
-                    due_at=due,
-                    attachment_ids=[],
-                )
-            )
-        await session.flush()
-        order_id = order.id
-    async with desk.sessions() as session:
-        order = await session.get(ServiceOrder, order_id)
-        assert order is not None
-        await start_order_workflow(session, desk.client, desk.settings, order)
-    return order_id
-
-
 async def test_stage_owner_is_reminded_then_the_manager_hears_when_overdue(desk: Desk) -> None:
     staff = await desk.staff()
-    order_id = await _order(desk, staff.agent_id, [3, 2])
+    order_id = await new_service_order(desk, staff.agent_id, [3, 2])
     handle = desk.client.get_workflow_handle(service_order_workflow_id(order_id))
     await settle(handle)
 
@@ -81,7 +41,7 @@ async def test_stage_owner_is_reminded_then_the_manager_hears_when_overdue(desk:
 
 async def test_stages_complete_in_order_and_the_last_sends_the_survey(desk: Desk) -> None:
     staff = await desk.staff()
-    order_id = await _order(desk, staff.agent_id, [3, 2])
+    order_id = await new_service_order(desk, staff.agent_id, [3, 2])
     handle = desk.client.get_workflow_handle(service_order_workflow_id(order_id))
     await settle(handle)
     with pytest.raises(WorkflowUpdateFailedError):
