@@ -10,7 +10,13 @@ from temporalio.client import WorkflowUpdateFailedError
 from models import ServiceOrder
 from services.sales.service_orders import stages_of
 from tests.workflow.conftest import SKEW, Desk
-from tests.workflow.sales_support import advance, notices, order_events, settle
+from tests.workflow.sales_support import (
+    advance,
+    new_service_order,
+    notices,
+    order_events,
+    settle,
+)
 from workflows.service_order import service_order_workflow_id
 from workflows.service_order_types import CompleteStageInput, OrderView
 
