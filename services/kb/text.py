@@ -48,10 +48,24 @@ def token_text(text: str) -> str:
     return " ".join(tokens(text))
 
 
-def query_text(q: str, limit: int = 32) -> str:
-    """A websearch_to_tsquery input matching any of the query's tokens (ranked by ts_rank)."""
-    unique = list(dict.fromkeys(tokens(q[:500])))[:limit]
-    return " or ".join(unique)
+def query_tokens(q: str, limit: int = 16) -> list[str]:
+    """Words of a query: jieba's precise cut, single characters dropped when longer words exist.
+
+    Documents are indexed in search mode (a long word and its parts), so the precise words
+    of a query find them; single characters (开, 到, 不) would match most of the corpus.
+    """
+    words = []
+    for raw in jieba.cut(q[:500]):
+        token = raw.strip().lower()
+        if token and _WORD.match(token) and token not in STOPWORDS:
+            words.append(token)
+    longer = [w for w in words if len(w) > 1]
+    return list(dict.fromkeys(longer or words))[:limit]
+
+
+def query_text(q: str) -> str:
+    """A websearch_to_tsquery input matching any of the query's words (ranked by ts_rank)."""
+    return " or ".join(query_tokens(q))
 
 
 def render_markdown(body: str) -> str:
