@@ -124,7 +124,8 @@ async def quote_for_token(session: AsyncSession, settings: Settings, token: str)
     secret = settings.secret_key.get_secret_value().encode()
     quote_id = token_id(secret, "quote", token)
     quote = await session.get(Quote, quote_id) if quote_id is not None else None
-    if quote is None or quote.sent_at is None:
+    # Unsent versions have no page; a revised version's link stops answering.
+    if quote is None or quote.sent_at is None or quote.superseded_by_id is not None:
         raise NotFound("unknown or expired quote link")
     return quote
 

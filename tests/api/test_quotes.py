@@ -207,3 +207,19 @@ async def test_quotes_outside_scope_are_404(http: httpx.AsyncClient, org: Org) -
         headers=org.agent.headers,
     )
     assert bad.status_code == 422
+
+
+async def test_a_revised_quote_link_stops_answering(http: httpx.AsyncClient, org: Org) -> None:
+    customer = await create_customer(http, org.agent)
+    quote = await _quote(http, org.agent, customer["id"])
+    qid = quote["id"]
+    for step in ("submit", "send"):
+        response = await http.post(f"{API}/quotes/{qid}/{step}", headers=org.agent.headers)
+        assert response.status_code == 200, response.text
+    token = link_token(PUBLIC_KEY, "quote", qid)
+    assert (await http.get(f"{API}/public/quotes/{token}")).status_code == 200
+    revised = await http.post(f"{API}/quotes/{qid}/revise", headers=org.agent.headers)
+    assert revised.status_code == 201, revised.text
+    assert (await http.get(f"{API}/public/quotes/{token}")).status_code == 404
+    late = await http.post(f"{API}/public/quotes/{token}/respond", json={"response": "accept"})
+    assert late.status_code == 404
