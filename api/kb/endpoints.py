@@ -11,10 +11,12 @@ from sqlalchemy.exc import IntegrityError
 from api.deps import CurrentUser, SessionDep
 from api.kb.schemas import ArticleIn, ArticleList, ArticleOut, ArticlePatch
 from api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
-from api.tickets.service import get_ticket
+from api.sales.common import IdempotencyKeyHeader
+from api.tickets.service import get_ticket, request_fingerprint
 from core.errors import Conflict, Forbidden
 from models import KbArticle
 from services.kb import articles as service
+from services.sales.records import remember, replayed
 
 router = APIRouter(prefix="/kb", tags=["knowledge base"])
 tickets_router = APIRouter(prefix="/tickets", tags=["knowledge base"])
@@ -23,13 +25,24 @@ TicketRef = Annotated[str, Path(min_length=1, max_length=40)]
 
 
 @router.post("/articles", status_code=status.HTTP_201_CREATED, response_model=ArticleOut)
-async def create_article(body: ArticleIn, caller: CurrentUser, session: SessionDep) -> Any:
+async def create_article(
+    body: ArticleIn,
+    caller: CurrentUser,
+    session: SessionDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Any:
     """Anyone drafts; managers and admins publish."""
     service.check_status(caller, body.status)
+    scope, fingerprint = f"kb-article:{caller.user_id}", request_fingerprint(body)
+    seen = await replayed(session, scope, idempotency_key, fingerprint)
+    if seen is not None:
+        return service.article_view(await service.get_article(session, caller, int(seen)))
     article = KbArticle(created_by=caller.user_id)
     service.apply(article, body.model_dump())
     session.add(article)
     try:
+        await session.flush()
+        await remember(session, scope, idempotency_key, fingerprint, str(article.id))
         await session.commit()
     except IntegrityError as exc:
         raise Conflict("that ticket already has an article", code="duplicate") from exc

@@ -40,11 +40,15 @@ async def list_needs(customer_id: ObjectId, caller: CurrentUser, session: Sessio
 
 
 @solutions_router.post("", status_code=status.HTTP_201_CREATED, response_model=SolutionOut)
-async def create_solution(body: SolutionIn, caller: ManagerOrAdmin, session: SessionDep) -> Any:
-    solution = Solution(**service.solution_row(body), created_by=caller.user_id)
-    session.add(solution)
-    await session.commit()
-    return solution
+async def create_solution(
+    body: SolutionIn,
+    caller: ManagerOrAdmin,
+    session: SessionDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Any:
+    return await service.create_solution(
+        session, caller, body, idempotency_key, request_fingerprint(body)
+    )
 
 
 @solutions_router.get("", response_model=list[SolutionOut])

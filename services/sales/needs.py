@@ -66,3 +66,18 @@ async def get_solution(session: AsyncSession, solution_id: int) -> Solution:
     if solution is None:
         raise NotFound(f"solution {solution_id} not found")
     return solution
+
+
+async def create_solution(
+    session: AsyncSession, principal: Principal, body: Any, key: str | None, fingerprint: str
+) -> Solution:
+    scope = f"solution:{principal.user_id}"
+    seen = await replayed(session, scope, key, fingerprint)
+    if seen is not None:
+        return await get_solution(session, int(seen))
+    solution = Solution(**solution_row(body), created_by=principal.user_id)
+    session.add(solution)
+    await session.flush()
+    await remember(session, scope, key, fingerprint, str(solution.id))
+    await session.commit()
+    return solution

@@ -131,3 +131,16 @@ async def test_resolved_ticket_becomes_a_case_once_and_open_tickets_get_suggesti
     again = await http.post(f"{base}/kb-article", headers=org.manager.headers)
     assert again.status_code == 200
     assert again.json()["id"] == article["id"]
+
+
+async def test_a_retried_create_with_the_same_key_makes_one_article(
+    http: httpx.AsyncClient, org: Org
+) -> None:
+    headers = {**org.manager.headers, "Idempotency-Key": f"kb-{org.department_id}"}
+    body = {"title": "重复提交", "body": "同一请求"}
+    first = await http.post(f"{API}/kb/articles", json=body, headers=headers)
+    again = await http.post(f"{API}/kb/articles", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.json()["id"] == again.json()["id"]
+    other = await http.post(f"{API}/kb/articles", json={**body, "body": "x"}, headers=headers)
+    assert other.status_code == 409
