@@ -111,6 +111,7 @@ class Settings(BaseSettings):
     # stage owners are reminded this long before a stage deadline.
     quote_remind_every_seconds: int = Field(86_400, ge=1)
     quote_escalate_after_reminders: int = Field(2, ge=1)
+    quote_max_reminders: int = Field(14, ge=1)
     stage_remind_before_seconds: int = Field(86_400, ge=0)
     # Category of the feedback ticket a low survey score opens (routed like any other).
     survey_ticket_category: str = "service_attitude"

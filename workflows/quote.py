@@ -82,7 +82,8 @@ class QuoteWorkflow:
                         or self._status != QuoteStatus.PENDING_APPROVAL
                         or self._superseded
                     ),
-                    timeout=min(every, left),
+                    # Past the last reminder only the expiry timer is left: history stays bounded.
+                    timeout=min(every, left) if sequence < self._inp.max_reminders else left,
                 )
             except TimeoutError:
                 if workflow.now() >= self._inp.valid_until:

@@ -24,6 +24,7 @@ class QuoteInput(BaseModel):
     actor: str
     remind_every_seconds: int = 86_400
     escalate_after_reminders: int = 2
+    max_reminders: int = 14
 
 
 class QuoteView(BaseModel):

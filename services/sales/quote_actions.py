@@ -63,6 +63,7 @@ async def submit_quote(
         actor=principal.actor,
         remind_every_seconds=settings.quote_remind_every_seconds,
         escalate_after_reminders=settings.quote_escalate_after_reminders,
+        max_reminders=settings.quote_max_reminders,
     )
     workflow_id = quote_workflow_id(quote.id)
     await session.rollback()  # the workflow's activity writes the row

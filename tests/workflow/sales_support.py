@@ -85,7 +85,11 @@ async def new_quote(
 
 
 async def submit(
-    desk: Desk, quote_id: int, steps: list[QuoteStep], valid_until: datetime
+    desk: Desk,
+    quote_id: int,
+    steps: list[QuoteStep],
+    valid_until: datetime,
+    max_reminders: int = 14,
 ) -> WorkflowHandle[Any, Any]:
     inp = QuoteInput(
         quote_id=quote_id,
@@ -96,6 +100,7 @@ async def submit(
         actor="user:1",
         remind_every_seconds=86_400,
         escalate_after_reminders=2,
+        max_reminders=max_reminders,
     )
     await start_until_created(
         desk.client,

@@ -123,3 +123,17 @@ async def test_an_undecided_quote_expires_too(desk: Desk) -> None:
     assert (await quote_row(desk, quote_id)).status == "expired"
     types = [e.type for e in await quote_events(desk, quote_id)]
     assert types.count("approval_reminded") == 1
+
+
+async def test_reminders_stop_at_the_cap_and_expiry_still_comes(desk: Desk) -> None:
+    staff = await desk.staff()
+    valid_until = await desk.now() + timedelta(days=10)
+    quote_id = await new_quote(desk, staff.agent_id, valid_until)
+    step = QuoteStep(level=1, approver_id=staff.manager_id)
+    handle = await submit(desk, quote_id, [step], valid_until, max_reminders=3)
+    await advance(desk, handle, timedelta(days=9))
+    types = [e.type for e in await quote_events(desk, quote_id)]
+    assert types.count("approval_reminded") == 3
+    assert (await quote_row(desk, quote_id)).status == "pending_approval"
+    await advance(desk, handle, timedelta(days=1) + SKEW)
+    assert (await quote_row(desk, quote_id)).status == "expired"
