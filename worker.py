@@ -16,7 +16,9 @@ from activities.dispatch import DispatchActivities
 from activities.followups import FollowUpActivities
 from activities.notify import DeliveryStarter, NotifyActivities
 from activities.policy_rollout import RolloutActivities
+from activities.quotes import QuoteActivities
 from activities.report_runs import ReportRunActivities
+from activities.service_orders import ServiceOrderActivities
 from activities.tickets import TicketActivities
 from core import pii
 from core.db import make_engine, make_sessionmaker
@@ -28,8 +30,10 @@ from workflows.customer_import import CustomerImportWorkflow
 from workflows.followup import FollowUpPlanWorkflow
 from workflows.notification import NotificationDelivery
 from workflows.policy_rollout import PolicyRolloutWorkflow
+from workflows.quote import QuoteWorkflow
 from workflows.report_run import ReportRunWorkflow
 from workflows.segments import SegmentRecomputeWorkflow, ensure_segment_schedule
+from workflows.service_order import ServiceOrderWorkflow
 from workflows.ticket import TicketWorkflow
 
 WORKFLOWS = [
@@ -41,6 +45,8 @@ WORKFLOWS = [
     ReportRunWorkflow,
     SegmentRecomputeWorkflow,
     TicketWorkflow,
+    QuoteWorkflow,
+    ServiceOrderWorkflow,
 ]
 
 
@@ -89,6 +95,8 @@ def build_worker(client: Client, engine: AsyncEngine, settings: Settings) -> Wor
     imports = CustomerImportActivities(
         make_sessionmaker(engine), storage_for(settings), settings, client
     )
+    quotes = QuoteActivities(make_sessionmaker(engine), settings)
+    orders = ServiceOrderActivities(make_sessionmaker(engine), settings)
     main = Worker(
         client,
         task_queue=settings.temporal_task_queue,
@@ -115,6 +123,14 @@ def build_worker(client: Client, engine: AsyncEngine, settings: Settings) -> Wor
             reports.mail_report_run,
             imports.run_customer_import,
             imports.finish_customer_import,
+            quotes.submit_quote,
+            quotes.notify_quote_step,
+            quotes.record_quote_decision,
+            quotes.send_quote,
+            quotes.record_quote_response,
+            quotes.expire_quote,
+            orders.alert_service_stage,
+            orders.complete_service_stage,
         ],
         max_cached_workflows=settings.max_cached_workflows,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,

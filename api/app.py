@@ -32,6 +32,7 @@ from api.org.service import ensure_first_admin
 from api.reports.dictionary import router as report_words_router
 from api.reports.endpoints import router as reports_router
 from api.reports.schedules import router as report_schedules_router
+from api.sales.routes import install_sales
 from api.security_headers import SecurityHeadersMiddleware, StaffCORSMiddleware
 from api.sla.calendars import router as calendars_router
 from api.sla.endpoints import router as sla_router
@@ -128,6 +129,7 @@ def create_app(
     app.include_router(custom_fields_router, prefix=API_PREFIX)
     app.include_router(public_fields_router, prefix=API_PREFIX)
     install_intake(app, settings, API_PREFIX)
+    install_sales(app, API_PREFIX)
     install_codec(app, settings, API_PREFIX)
     app.add_middleware(
         StaffCORSMiddleware,

@@ -151,6 +151,17 @@ class Settings(BaseSettings):
     s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
     # Import jobs: a worker silent this long is presumed dead and another one resumes the job.
     import_heartbeat_seconds: float = Field(60.0, gt=0)
+    # Sales: approvers are reminded every period and escalated after N reminders; service-order
+    # stage owners are reminded this long before a stage deadline.
+    quote_remind_every_seconds: int = Field(86_400, ge=1)
+    quote_escalate_after_reminders: int = Field(2, ge=1)
+    quote_max_reminders: int = Field(14, ge=1)
+    stage_remind_before_seconds: int = Field(86_400, ge=0)
+    # Category of the feedback ticket a low survey score opens (routed like any other).
+    survey_ticket_category: str = "service_attitude"
+    # Company header printed on quote PDFs, and the CJK TrueType font file (else Debian's).
+    company_name: str = "closedloop"
+    quote_font_path: str | None = None
 
     @model_validator(mode="after")
     def _require_secrets_in_production(self) -> Settings:

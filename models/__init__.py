@@ -14,6 +14,7 @@ from models.customers import (
 from models.followups import ContactPush, FollowUpEvent, FollowUpPlan
 from models.imports import CustomerImportBatch, CustomerImportJob
 from models.intake import Category, ExternalRef, PublicToken, RoundRobinCursor, RoutingRule
+from models.kb import KbArticle
 from models.notifications import DeliveryBreaker, Notification
 from models.notify_prefs import NotificationPreference, WebhookSubscription
 from models.org import ApiKey, Department, Role, User
@@ -24,6 +25,21 @@ from models.reports import (
     ReportSchedule,
     ReportWord,
     TicketReportFacts,
+)
+from models.sales import (
+    ApprovalRuleRow,
+    Need,
+    Quote,
+    QuoteEvent,
+    QuoteLine,
+    SalesCounter,
+    Solution,
+)
+from models.service_orders import (
+    ServiceOrder,
+    ServiceOrderEvent,
+    ServiceOrderStage,
+    SurveyResponse,
 )
 from models.sla import BusinessCalendar, SlaPolicy, SlaPolicyVersion
 from models.sla_admin import CalendarVersion, PolicyRollout, PolicyRolloutItem
@@ -74,4 +90,16 @@ __all__ = [
     "TicketReportFacts",
     "User",
     "WebhookSubscription",
+    "ApprovalRuleRow",
+    "KbArticle",
+    "Need",
+    "Quote",
+    "QuoteEvent",
+    "QuoteLine",
+    "SalesCounter",
+    "ServiceOrder",
+    "ServiceOrderEvent",
+    "ServiceOrderStage",
+    "Solution",
+    "SurveyResponse",
 ]

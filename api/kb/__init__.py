@@ -1,0 +1,1 @@
+"""Knowledge-base HTTP: articles, search, ticket cases and suggestions."""

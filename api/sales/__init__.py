@@ -1,0 +1,1 @@
+"""Sales HTTP: needs, solutions, quotes, approval rules, service orders and public pages."""

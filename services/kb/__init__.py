@@ -1,0 +1,1 @@
+"""Knowledge base: articles, safe Markdown rendering and Chinese/English full-text search."""

@@ -1,0 +1,1 @@
+"""Sales services: needs, solutions, quotes, service orders and surveys."""
