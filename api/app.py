@@ -21,6 +21,7 @@ from api.intake import install_intake
 from api.middleware import RequestContextMiddleware
 from api.notifications.endpoints import router as notifications_router
 from api.ops.endpoints import router as ops_router
+from api.orders.endpoints import import_router as order_import_router
 from api.orders.endpoints import router as orders_router
 from api.org.endpoints import router as org_router
 from api.org.service import ensure_first_admin
@@ -100,6 +101,7 @@ def create_app(
     app.include_router(pii_access_router, prefix=API_PREFIX)
     app.include_router(reports_router, prefix=API_PREFIX)
     app.include_router(orders_router, prefix=API_PREFIX)
+    app.include_router(order_import_router, prefix=API_PREFIX)
     app.include_router(report_words_router, prefix=API_PREFIX)
     app.include_router(report_schedules_router, prefix=API_PREFIX)
     install_intake(app, settings, API_PREFIX)
