@@ -35,7 +35,8 @@ from workflows.search_attributes import ALL_KEYS
 
 EXAMPLES_PER_OPERATION = 5
 # Bulk import parses spreadsheets in a child process: slow per example, covered by its tests.
-SKIPPED = {("POST", "/api/v1/customers/import")}
+# The order import is a multipart upload too, whose streamed body the harness cannot re-read.
+SKIPPED = {("POST", "/api/v1/customers/import"), ("POST", "/api/v1/orders/import")}
 
 
 @asynccontextmanager
