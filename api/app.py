@@ -26,6 +26,7 @@ from api.middleware import RequestContextMiddleware
 from api.notifications.endpoints import router as notifications_router
 from api.openapi_links import install_openapi_links
 from api.ops.endpoints import router as ops_router
+from api.orders.endpoints import import_router as order_import_router
 from api.orders.endpoints import router as orders_router
 from api.org.endpoints import router as org_router
 from api.org.service import ensure_first_admin
@@ -123,6 +124,7 @@ def create_app(
     app.include_router(sla_simulate_router, prefix=API_PREFIX)
     app.include_router(reports_router, prefix=API_PREFIX)
     app.include_router(orders_router, prefix=API_PREFIX)
+    app.include_router(order_import_router, prefix=API_PREFIX)
     app.include_router(report_words_router, prefix=API_PREFIX)
     app.include_router(report_schedules_router, prefix=API_PREFIX)
     app.include_router(attachments_router, prefix=API_PREFIX)

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.reports.definitions import rate
 from domain.reports.filters import ReportFilters
 from domain.reports.periods import periods
-from services.reports.scope import customer_conditions
+from services.reports.scope import customer_conditions, period_label, period_params
 from services.reports.ticket_reports import Row
 
 
@@ -19,39 +19,23 @@ def customers_query(f: ReportFilters, **segment: Any) -> dict[str, Any]:
     return {**f.echo(), **{k: v for k, v in segment.items() if v is not None}}
 
 
-def _period_params(f: ReportFilters, params: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
-    spans = periods(f)
-    return spans, {**params, "starts": [p.start for p in spans], "ends": [p.end for p in spans]}
-
-
-_PERIODS = (
-    "unnest(CAST(:starts AS timestamptz[]), CAST(:ends AS timestamptz[])) "
-    "WITH ORDINALITY AS p(s, e, i)"
-)
-
-
 async def customer_activity(session: AsyncSession, f: ReportFilters) -> tuple[list[Row], Row]:
     """Interactions, customers touched (active) and customers in scope untouched (silent)."""
     where, params = customer_conditions(f)
-    spans, params = _period_params(f, params)
-    params = {**params, "start": f.start, "end": f.end}
+    spans = periods(f)
+    params = {**params, **period_params(f), "start": f.start, "end": f.end}
     touched = f"""
-    WITH x AS (
-      SELECT x.customer_id, x.at FROM customer_interactions x
-      JOIN customers c ON c.id = x.customer_id
-      WHERE x.at >= :start AND x.at < :end AND {where}
-    )
-    SELECT p.i, count(x.at), count(DISTINCT x.customer_id)
-    FROM {_PERIODS} LEFT JOIN x ON x.at >= p.s AND x.at < p.e
-    GROUP BY p.i ORDER BY p.i
+    SELECT {period_label("x.at")}, count(*), count(DISTINCT x.customer_id)
+    FROM customer_interactions x JOIN customers c ON c.id = x.customer_id
+    WHERE x.at >= :start AND x.at < :end AND {where}
+    GROUP BY 1
     """
     # Customers in scope (not lost) by the end of each period: those before the window plus
     # a running sum of those created inside it.
     grown = f"""
-    SELECT p.i, count(c.id) FROM {_PERIODS}
-    LEFT JOIN customers c ON c.created_at >= p.s AND c.created_at < p.e
-      AND c.stage <> 'lost' AND {where}
-    GROUP BY p.i ORDER BY p.i
+    SELECT {period_label("c.created_at")}, count(*) FROM customers c
+    WHERE c.created_at >= :start AND c.created_at < :end AND c.stage <> 'lost' AND {where}
+    GROUP BY 1
     """
     before = await session.scalar(
         text(
@@ -61,44 +45,49 @@ async def customer_activity(session: AsyncSession, f: ReportFilters) -> tuple[li
         params,
     )
     in_scope = int(before or 0)
-    added = {int(i): int(n) for i, n in await session.execute(text(grown), params)}
+    added = {label: int(n) for label, n in await session.execute(text(grown), params)}
+    counts = {
+        label: (int(n), int(active))
+        for label, n, active in await session.execute(text(touched), params)
+    }
     rows: list[Row] = []
-    total_interactions = 0
-    for i, interactions, active in await session.execute(text(touched), params):
-        span = spans[int(i) - 1]
-        in_scope += added.get(int(i), 0)
-        total_interactions += int(interactions)
+    for span in spans:
+        interactions, active = counts.get(span.label, (0, 0))
+        in_scope += added.get(span.label, 0)
         window = {"from": span.start.isoformat(), "to": span.end.isoformat()}
         rows.append(
             {
                 "period": span.label,
-                "interactions": int(interactions),
-                "active_customers": int(active),
-                "silent_customers": max(in_scope - int(active), 0),
+                "interactions": interactions,
+                "active_customers": active,
+                "silent_customers": max(in_scope - active, 0),
                 "customers_query": {**customers_query(f, activity="active"), **window},
             }
         )
-    return rows, {"interactions": total_interactions}
+    return rows, {"interactions": sum(n for n, _ in counts.values())}
 
 
 async def conversion_funnel(session: AsyncSession, f: ReportFilters) -> tuple[list[Row], Row]:
     """Customers created in each period, by the stage they have reached since."""
     where, params = customer_conditions(f)
-    spans, params = _period_params(f, params)
+    params = {**params, **period_params(f), "start": f.start, "end": f.end}
     sql = f"""
-    SELECT p.i, count(c.id),
-      count(c.id) FILTER (WHERE c.stage IN ('intention', 'deal')),
-      count(c.id) FILTER (WHERE c.stage = 'deal'),
-      count(c.id) FILTER (WHERE c.stage = 'lost')
-    FROM {_PERIODS}
-    LEFT JOIN customers c ON c.created_at >= p.s AND c.created_at < p.e AND {where}
-    GROUP BY p.i ORDER BY p.i
+    SELECT {period_label("c.created_at")}, count(*),
+      count(*) FILTER (WHERE c.stage IN ('intention', 'deal')),
+      count(*) FILTER (WHERE c.stage = 'deal'),
+      count(*) FILTER (WHERE c.stage = 'lost')
+    FROM customers c
+    WHERE c.created_at >= :start AND c.created_at < :end AND {where}
+    GROUP BY 1
     """
+    found = {
+        label: [int(v) for v in values]
+        for label, *values in await session.execute(text(sql), params)
+    }
     rows: list[Row] = []
     sums = [0, 0, 0, 0]
-    for i, leads, intentions, deals, lost in await session.execute(text(sql), params):
-        span = spans[int(i) - 1]
-        counts = [int(leads), int(intentions), int(deals), int(lost)]
+    for span in periods(f):
+        counts = found.get(span.label, [0, 0, 0, 0])
         sums = [a + b for a, b in zip(sums, counts, strict=True)]
         rows.append(
             {

@@ -14,34 +14,41 @@ from services.reports.ticket_reports import Row, drill
 
 TOP_ISSUES = 10
 EXAMPLES = 3
-# Co-occurring keywords are counted over the issue's latest tickets.
-CO_SAMPLE = 500
 
 
 async def top_issues(session: AsyncSession, f: ReportFilters) -> tuple[list[Row], Row]:
     """The ten most frequent (category, keyword) pairs, with the keywords that co-occur most."""
     where, params = ticket_conditions(f)
-    # Counting needs no order (a hash aggregate); examples and co-keywords are then looked
-    # up per issue by id order, which stops early instead of sorting every keyword row.
+    # One hash aggregate for the counts, then one join of the top issues with their tickets
+    # for the examples and co-occurring keywords (no sort of every keyword row).
     sql = f"""
-    WITH top AS (
-      SELECT f.category, kw, count(*) AS n
-      FROM ticket_report_facts f, unnest(f.keywords) AS kw
-      WHERE {where}
-      GROUP BY f.category, kw
-      ORDER BY n DESC, f.category, kw
+    WITH w AS NOT MATERIALIZED (
+      SELECT f.ticket_id, f.category, f.keywords FROM ticket_report_facts f WHERE {where}
+    ), top AS (
+      SELECT w.category, kw, count(*) AS n
+      FROM w, unnest(w.keywords) AS kw
+      GROUP BY w.category, kw
+      ORDER BY n DESC, w.category, kw
       LIMIT {TOP_ISSUES}
+    ), m AS MATERIALIZED (
+      SELECT t.category, t.kw, w.ticket_id, w.keywords
+      FROM top t JOIN w ON w.category = t.category AND t.kw = ANY(w.keywords)
+    ), ex AS (
+      SELECT category, kw, (array_agg(ticket_id ORDER BY ticket_id))[1:{EXAMPLES}] AS ids
+      FROM m GROUP BY category, kw
+    ), co AS (
+      SELECT category, kw, k2,
+             row_number() OVER (PARTITION BY category, kw ORDER BY count(*) DESC, k2) AS r
+      FROM m, unnest(m.keywords) AS k2
+      WHERE k2 <> kw
+      GROUP BY category, kw, k2
     )
-    SELECT t.category, t.kw, t.n,
-      ARRAY(SELECT f.ticket_id FROM ticket_report_facts f
-            WHERE {where} AND f.category = t.category AND t.kw = ANY(f.keywords)
-            ORDER BY f.ticket_id LIMIT {EXAMPLES}),
-      ARRAY(SELECT k2 FROM (
-              SELECT f.keywords FROM ticket_report_facts f
-              WHERE {where} AND f.category = t.category AND t.kw = ANY(f.keywords)
-              ORDER BY f.ticket_id DESC LIMIT {CO_SAMPLE}) s, unnest(s.keywords) AS k2
-            WHERE k2 <> t.kw GROUP BY k2 ORDER BY count(*) DESC, k2 LIMIT 2)
+    SELECT t.category, t.kw, t.n, ex.ids,
+           coalesce(array_agg(co.k2 ORDER BY co.r) FILTER (WHERE co.r <= 2), '{{}}')
     FROM top t
+    JOIN ex ON ex.category = t.category AND ex.kw = t.kw
+    LEFT JOIN co ON co.category = t.category AND co.kw = t.kw
+    GROUP BY t.category, t.kw, t.n, ex.ids
     ORDER BY t.n DESC, t.category, t.kw
     """
     rows = [

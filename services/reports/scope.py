@@ -70,3 +70,15 @@ def customer_conditions(f: ReportFilters, alias: str = "c") -> tuple[str, dict[s
         parts.append(f"{alias}.tags @> ARRAY[:tag]::varchar[]")
         params["tag"] = f.tag
     return " AND ".join(parts), params
+
+
+def period_label(column: str) -> str:
+    """SQL for the local first day (YYYY-MM-DD) of the period holding `column`.
+
+    Equals `domain.reports.periods` labels: weeks start on Monday (ISO), in the report's zone.
+    """
+    return f"to_char(date_trunc(:granularity, {column} AT TIME ZONE :tz), 'YYYY-MM-DD')"
+
+
+def period_params(f: ReportFilters) -> dict[str, Any]:
+    return {"granularity": f.granularity.value, "tz": f.timezone}

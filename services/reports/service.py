@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.reports.definitions import REPORTS, ReportSpec
@@ -14,6 +15,8 @@ from domain.reports.filters import ReportFilters
 from services.reports import customer_reports, issue_reports, ticket_reports
 from services.reports.scope import Viewer, scoped
 from services.reports.ticket_reports import Row
+
+REPORT_WORK_MEM = "64MB"
 
 
 class UnknownReport(LookupError):
@@ -66,6 +69,8 @@ async def run_report(
     """The report's rows within the viewer's scope (managers: their department)."""
     spec = spec_for(name)
     effective = scoped(filters, viewer)
+    # Sorts and hashes of a report (percentiles, keyword counts) stay in memory.
+    await session.execute(text(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'"))
     if name == "backlog":
         rows, totals = await ticket_reports.backlog(session, effective, now)
     else:

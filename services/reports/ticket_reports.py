@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.reports.definitions import AGE_BUCKETS, csat, rate, share
 from domain.reports.filters import ReportFilters
 from domain.reports.periods import periods
-from services.reports.scope import ticket_conditions
+from services.reports.scope import period_label, period_params, ticket_conditions
 
 Row = dict[str, Any]
 
@@ -138,32 +138,33 @@ async def sla_attainment(session: AsyncSession, f: ReportFilters) -> tuple[list[
 async def csat_trend(session: AsyncSession, f: ReportFilters) -> tuple[list[Row], Row]:
     where, params = ticket_conditions(f)
     spans = periods(f)
-    params = {**params, "starts": [p.start for p in spans], "ends": [p.end for p in spans]}
     sql = f"""
-    SELECT p.i,
-      count(f.ticket_id) FILTER (WHERE f.satisfaction = 'satisfied'),
-      count(f.ticket_id) FILTER (WHERE f.satisfaction = 'basically_satisfied'),
-      count(f.ticket_id) FILTER (WHERE f.satisfaction = 'unsatisfied')
-    FROM unnest(CAST(:starts AS timestamptz[]), CAST(:ends AS timestamptz[]))
-         WITH ORDINALITY AS p(s, e, i)
-    LEFT JOIN ticket_report_facts f ON f.created_at >= p.s AND f.created_at < p.e
-         AND f.satisfaction IS NOT NULL AND {where}
-    GROUP BY p.i ORDER BY p.i
+    SELECT {period_label("f.created_at")},
+      count(*) FILTER (WHERE f.satisfaction = 'satisfied'),
+      count(*) FILTER (WHERE f.satisfaction = 'basically_satisfied'),
+      count(*) FILTER (WHERE f.satisfaction = 'unsatisfied')
+    FROM ticket_report_facts f
+    WHERE {where} AND f.satisfaction IS NOT NULL
+    GROUP BY 1
     """
+    found = {
+        label: (int(a), int(b), int(c))
+        for label, a, b, c in await session.execute(text(sql), {**params, **period_params(f)})
+    }
     rows: list[Row] = []
     sums = [0, 0, 0]
-    for i, sat, basic, unsat in await session.execute(text(sql), params):
-        span = spans[int(i) - 1]
-        answered = int(sat) + int(basic) + int(unsat)
+    for span in spans:
+        sat, basic, unsat = found.get(span.label, (0, 0, 0))
+        answered = sat + basic + unsat
         sums = [sums[0] + sat, sums[1] + basic, sums[2] + unsat]
         rows.append(
             {
                 "period": span.label,
-                "satisfied": int(sat),
-                "basically_satisfied": int(basic),
-                "unsatisfied": int(unsat),
+                "satisfied": sat,
+                "basically_satisfied": basic,
+                "unsatisfied": unsat,
                 "answered": answered,
-                "csat": csat(int(sat), int(basic), answered),
+                "csat": csat(sat, basic, answered),
                 "tickets_query": _period_query(f, span.start, span.end, answered="true"),
             }
         )

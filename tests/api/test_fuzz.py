@@ -43,7 +43,8 @@ EXAMPLES_PER_OPERATION = 5
 STATEFUL_SCENARIOS = 8
 STATEFUL_STEPS = 6
 # Bulk import parses spreadsheets in a child process: slow per example, covered by its tests.
-SKIPPED = {("POST", "/api/v1/customers/import")}
+# Multipart uploads whose streamed body the harness cannot re-read.
+SKIPPED = {("POST", "/api/v1/customers/import"), ("POST", "/api/v1/orders/import")}
 # File uploads whose only body is a file: each has its own tests with real files.
 SKIPPED |= {
     ("POST", "/api/v1/customers/imports"),

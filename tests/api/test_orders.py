@@ -90,3 +90,44 @@ async def test_admins_extend_the_keyword_dictionary(
     finally:
         gone = await http.delete("/api/v1/report-words/卡纸", headers=org.admin.headers)
         assert gone.status_code == 204
+
+
+async def test_an_order_file_is_imported_once_and_a_bad_row_rejects_it_whole(
+    http: httpx.AsyncClient, team: Org
+) -> None:
+    customer = await create_customer(http, team.manager)
+    tag = uuid.uuid4().hex[:8]
+    good = (
+        "\ufeffcustomer_code,order_no,amount,ordered_on,currency\n"
+        f"{customer['code']},IM{tag}1,1200.00,2025-09-01,\n"
+        f"{customer['code']},IM{tag}2,88.5,2025-09-20,CNY\n"
+    ).encode()
+    url, h = "/api/v1/orders/import", team.manager.headers
+    first = await http.post(url, files={"file": ("o.csv", good, "text/csv")}, headers=h)
+    assert first.status_code == 200, first.text
+    assert first.json() == {"created": 2, "unchanged": 0}
+    again = await http.post(url, files={"file": ("o.csv", good, "text/csv")}, headers=h)
+    assert again.json() == {"created": 0, "unchanged": 2}
+    orders = await http.get(f"/api/v1/customers/{customer['id']}/orders", headers=h)
+    assert {(o["amount"], o["source"]) for o in orders.json()["items"]} == {
+        ("1200.00", "import"),
+        ("88.50", "import"),
+    }
+    bad = (
+        "customer_code,order_no,amount,ordered_on\n"
+        f"{customer['code']},IM{tag}3,10.00,2025-09-02\n"
+        f"{customer['code']},IM{tag}4,1.234,2025-09-31\n"
+        f"CUS00000000000,IM{tag}5,1.00,2025-09-02\n"
+    ).encode()
+    rejected = await http.post(url, files={"file": ("o.csv", bad, "text/csv")}, headers=h)
+    assert rejected.status_code == 422
+    errors = rejected.json()["error"]["details"]["errors"]
+    assert {(e["row"], e["field"]) for e in errors} == {(3, "amount"), (3, "ordered_on")}
+    after = await http.get(f"/api/v1/customers/{customer['id']}/orders", headers=h)
+    assert len(after.json()["items"]) == 2  # nothing of the rejected file was written
+    unknown = (
+        f"customer_code,order_no,amount,ordered_on\nCUS00000000000,IM{tag}5,1.00,2025-09-02\n"
+    ).encode()
+    outside = await http.post(url, files={"file": ("o.csv", unknown, "text/csv")}, headers=h)
+    assert outside.status_code == 422
+    assert outside.json()["error"]["details"]["errors"][0]["field"] == "customer_code"
