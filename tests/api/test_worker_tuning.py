@@ -22,6 +22,7 @@ async def test_build_worker_passes_the_tuning_settings(
 ) -> None:
     tuned = settings.model_copy(
         update={
+            "temporal_task_queue": "closedloop-tuning-test",  # the session worker has ours
             "max_cached_workflows": 321,
             "worker_max_concurrent_workflow_tasks": 7,
             "worker_max_concurrent_activities": 9,
