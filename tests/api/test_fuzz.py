@@ -9,6 +9,8 @@ preferences it creates cannot change what the other tests see.
 from __future__ import annotations
 
 import asyncio
+import itertools
+import os
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -134,6 +136,25 @@ def transport_kwargs(case: Any, headers: dict[str, str]) -> dict[str, Any]:
     return kwargs
 
 
+# Unique fields of created things: the stateful phase makes them unique per request, so a
+# scenario's creates are not refused as duplicates of what earlier tests or scenarios made
+# (a 409 has no link to follow, and the same draws would then lead elsewhere).
+UNIQUE_FIELDS = ("name", "code", "key", "order_no")
+
+
+def fresh_names(body: dict[str, Any], serial: int) -> dict[str, Any]:
+    """The body with each unique text field suffixed by this run's serial; emails likewise."""
+    tag = f"s{os.getpid()}x{serial}"
+    out = dict(body)
+    for field in UNIQUE_FIELDS:
+        if isinstance(out.get(field), str):
+            out[field] = f"{out[field]}{tag}"
+    if isinstance(out.get("email"), str) and "@" in out["email"]:
+        local, _, domain = out["email"].rpartition("@")
+        out["email"] = f"{local}.{tag}@{domain}"
+    return out
+
+
 def check(case: Any, kwargs: dict[str, Any], response: Any, status: int) -> str | None:
     """Every failed check of a case in one line, or None."""
     try:
@@ -189,6 +210,7 @@ def run_stateful(
     """Scenarios along the OpenAPI links, sent through the test's client on its loop."""
     machine = schemathesis.openapi.from_dict(openapi).as_state_machine()
     linked: Counter[str] = Counter()
+    serial = itertools.count()
     sent_with: dict[int, dict[str, Any]] = {}
 
     class Scenario(machine):  # type: ignore[misc, valid-type]
@@ -199,6 +221,8 @@ def run_stateful(
 
         def call(self, case: Any, **_: Any) -> Response:
             kwargs = transport_kwargs(case, headers)
+            if isinstance(kwargs.get("json"), dict):
+                kwargs["json"] = fresh_names(kwargs["json"], next(serial))
             sent = asyncio.run_coroutine_threadsafe(client.request(**kwargs), loop)
             response = sent.result(timeout=60)
             sent_with[id(case)] = kwargs
