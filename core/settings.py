@@ -65,8 +65,9 @@ class Settings(BaseSettings):
     worker_max_concurrent_workflow_tasks: int = Field(100, ge=2)
     worker_max_concurrent_activities: int = Field(100, ge=1)
     worker_max_concurrent_local_activities: int = Field(100, ge=1)
-    worker_workflow_task_pollers: int = Field(5, ge=2)
-    worker_activity_task_pollers: int = Field(5, ge=1)
+    # 20 (the SDK's default is 5): a 100-ticket breach storm went out at 41.5/s instead of 20.8/s.
+    worker_workflow_task_pollers: int = Field(20, ge=2)
+    worker_activity_task_pollers: int = Field(20, ge=1)
     # Load every module once instead of re-importing workflow modules in each workflow's
     # sandbox (a new or evicted workflow then starts cheaper); call restrictions still apply.
     worker_sandbox_passthrough_all: bool = False

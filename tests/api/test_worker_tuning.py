@@ -11,10 +11,11 @@ from core.settings import Settings
 from worker import build_worker
 
 
-def test_defaults_match_the_sdk_defaults() -> None:
+def test_defaults_keep_sdk_slots_and_raise_pollers() -> None:
     fields = Settings.model_fields
     assert fields["worker_max_concurrent_workflow_tasks"].default == 100
-    assert fields["worker_workflow_task_pollers"].default == 5
+    assert fields["worker_workflow_task_pollers"].default == 20
+    assert fields["worker_activity_task_pollers"].default == 20
 
 
 async def test_build_worker_passes_the_tuning_settings(
