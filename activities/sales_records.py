@@ -13,6 +13,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import Notification, QuoteEvent, ServiceOrderEvent, User
 
 
+async def _keyed_event(
+    session: AsyncSession, table: type[QuoteEvent] | type[ServiceOrderEvent], **values: Any
+) -> bool:
+    """One timeline row per key (ON CONFLICT on `key`); True when this call wrote it."""
+    row = await session.scalar(
+        insert(table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=[table.key])
+        .returning(table.id)
+    )
+    return row is not None
+
+
 async def quote_event(
     session: AsyncSession,
     quote_id: int,
@@ -22,14 +35,10 @@ async def quote_event(
     at: datetime,
     actor: str = "system",
 ) -> bool:
-    """One timeline row per key; True when this call wrote it."""
-    row = await session.scalar(
-        insert(QuoteEvent)
-        .values(quote_id=quote_id, key=key, at=at, type=type_, actor=actor, data=data)
-        .on_conflict_do_nothing(index_elements=[QuoteEvent.key])
-        .returning(QuoteEvent.id)
+    """A quote's timeline row, once per key."""
+    return await _keyed_event(
+        session, QuoteEvent, quote_id=quote_id, key=key, at=at, type=type_, actor=actor, data=data
     )
-    return row is not None
 
 
 async def order_event(
@@ -41,13 +50,17 @@ async def order_event(
     at: datetime,
     actor: str = "system",
 ) -> bool:
-    row = await session.scalar(
-        insert(ServiceOrderEvent)
-        .values(order_id=order_id, key=key, at=at, type=type_, actor=actor, data=data)
-        .on_conflict_do_nothing(index_elements=[ServiceOrderEvent.key])
-        .returning(ServiceOrderEvent.id)
+    """A service order's timeline row, once per key."""
+    return await _keyed_event(
+        session,
+        ServiceOrderEvent,
+        order_id=order_id,
+        key=key,
+        at=at,
+        type=type_,
+        actor=actor,
+        data=data,
     )
-    return row is not None
 
 
 async def admins(session: AsyncSession) -> list[int]:
