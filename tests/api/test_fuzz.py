@@ -229,7 +229,14 @@ def run_stateful(
             return Response.from_httpx(response, verify=False)
 
         def validate_response(self, response: Response, case: Any, *_: Any, **__: Any) -> None:
-            failure = check(case, sent_with.pop(id(case), {}), response, response.status_code)
+            kwargs = sent_with.pop(id(case), {})
+            if (case.operation.method.upper(), case.operation.path) in SKIPPED:
+                # A file-only upload reached by a link: its streamed body cannot be re-read
+                # for the schema checks, so only the status is checked (files have own tests).
+                if response.status_code >= 500:
+                    failures.append(f"stateful: {case.method} {case.formatted_path} -> 5xx")
+                return
+            failure = check(case, kwargs, response, response.status_code)
             if failure:
                 failures.append(f"stateful: {failure}")
 

@@ -33,7 +33,8 @@ async def test_build_worker_passes_the_tuning_settings(
             "worker_sandbox_passthrough_all": True,
         }
     )
-    config = build_worker(temporal_env.client, engine, tuned).config()
+    main, delivery = build_worker(temporal_env.client, engine, tuned).workers
+    config = main.config()
     assert config.get("max_cached_workflows") == 321
     assert config.get("max_concurrent_workflow_tasks") == 7
     assert config.get("max_concurrent_activities") == 9
@@ -43,3 +44,8 @@ async def test_build_worker_passes_the_tuning_settings(
     runner = config.get("workflow_runner")
     assert isinstance(runner, SandboxedWorkflowRunner)
     assert runner.restrictions.passthrough_all_modules
+    # Deliveries have their own queue and slots, with the same sandbox settings.
+    assert delivery.config().get("task_queue") == tuned.delivery_task_queue
+    delivery_runner = delivery.config().get("workflow_runner")
+    assert isinstance(delivery_runner, SandboxedWorkflowRunner)
+    assert delivery_runner.restrictions.passthrough_all_modules
