@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import httpx
+from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -112,3 +114,20 @@ async def test_logout_ends_the_session_server_side(http: httpx.AsyncClient, org:
     assert out.status_code == 303
     http.cookies.set("closedloop_console", token, path="/console")  # a stolen copy
     assert (await http.get("/console/")).status_code == 303
+
+
+async def test_every_console_page_and_action_needs_a_session(
+    app: FastAPI, http: httpx.AsyncClient
+) -> None:
+    routes = [
+        (method, route.path)
+        for route in iter_route_contexts(app.routes)
+        if route.path is not None and route.path.startswith("/console/")
+        for method in route.methods or set()
+        if route.path != "/console/login"
+    ]
+    assert len(routes) >= 6, routes
+    for method, path in routes:
+        response = await http.request(method, path.replace("{ref}", "1"))
+        assert response.status_code == 303, (method, path, response.status_code)
+        assert response.headers["location"].startswith("/console/login?next=")
