@@ -70,7 +70,7 @@ async def bench(stack: Stack) -> dict[str, Any]:
         page = await _timed(browser, [f"/console/tickets/{ticket_id}"], rounds)
         json_paths = [f"/api/v1/tickets/{ticket_id}", f"/api/v1/tickets/{ticket_id}/events"]
         api_page = await _timed(api, json_paths, rounds)
-    figures = {
+    figures: dict[str, Any] = {
         "ticket_list": latency_ms(console_list),
         "ticket_list_json_baseline": latency_ms(api_list),
         "ticket_page": latency_ms(page),
