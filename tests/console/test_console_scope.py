@@ -62,3 +62,34 @@ async def test_unassigned_department_ticket_is_in_the_agents_queue_with_a_badge(
     assert "My queue" in home.text
     again = await http.get("/console/")  # the choice is remembered
     assert "My queue" in again.text
+
+
+async def test_ticket_page_masks_the_phone_unless_the_role_may_see_it(
+    app: object, org: Org
+) -> None:
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    async with (
+        httpx.AsyncClient(transport=transport, base_url="http://test") as manager,
+        httpx.AsyncClient(transport=transport, base_url="http://test") as agent,
+    ):
+        created = await manager.post(
+            "/api/v1/tickets",
+            json={
+                "title": "Call me back",
+                "description": "Please phone me.",
+                "category": "product_quality",
+                "priority": "normal",
+                "channel": "staff",
+                "department_id": org.department_id,
+                "contact": {"name": "Li Si", "phone": "13912345678"},
+            },
+            headers=org.manager.headers,
+        )
+        assert created.status_code == 201, created.text
+        path = f"/console/tickets/{created.json()['id']}"
+        await console_login(manager, org.manager.email, "password-123")
+        await console_login(agent, org.agent.email, "password-123")
+        assert "13912345678" in (await manager.get(path)).text
+        masked = (await agent.get(path)).text
+        assert "Li Si" in masked
+        assert "13912345678" not in masked
