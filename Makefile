@@ -22,7 +22,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy domain workflows activities core api models services chaos worker.py cli.py
+	$(BIN)/mypy domain workflows activities core api models services chaos worker.py cli.py console
 
 $(CHROMIUM):
 	@if [ "$$(id -u)" = 0 ]; then \

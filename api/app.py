@@ -40,6 +40,7 @@ from api.sla.endpoints import router as sla_router
 from api.sla.simulate import router as sla_simulate_router
 from api.sla.versions import router as sla_versions_router
 from api.tickets.endpoints import router as tickets_router
+from console import install_console
 from core import pii
 from core.db import make_engine, make_sessionmaker
 from core.settings import Settings, get_settings
@@ -133,6 +134,7 @@ def create_app(
     install_intake(app, settings, API_PREFIX)
     install_sales(app, API_PREFIX)
     install_codec(app, settings, API_PREFIX)
+    install_console(app)
     app.add_middleware(
         StaffCORSMiddleware,
         origins=settings.cors_origins,

@@ -82,6 +82,8 @@ class Settings(BaseSettings):
     login_lockout_seconds: float = Field(900.0, gt=0)
     # Failures from one IP across all emails within the window before it is throttled.
     login_max_failures_per_ip: int = Field(100, ge=1)
+    # Web console: a session unused this long is ended (the user logs in again).
+    console_idle_minutes: float = Field(30.0, gt=0)
     # Public intake: sites that may embed the form / call the public API (CORS, frame-ancestors).
     public_allowed_origins: list[str] = Field(default_factory=list)
     public_base_url: str = ""  # absolute base of status links; empty: links relative to the API

@@ -3,6 +3,7 @@
 from models.attachments import Attachment
 from models.audit import AuditEntry, LoginFailure
 from models.base import Base
+from models.console import ConsolePreference, ConsoleSession
 from models.custom_fields import CustomFieldDefinition
 from models.customers import (
     Customer,
@@ -102,4 +103,6 @@ __all__ = [
     "ServiceOrderStage",
     "Solution",
     "SurveyResponse",
+    "ConsolePreference",
+    "ConsoleSession",
 ]
