@@ -1,7 +1,7 @@
 """web console: login sessions and each user's console language
 
 Revision ID: 0016
-Revises: 0009
+Revises: 0015
 
 A console session is a random token (stored as its SHA-256) with its CSRF token and the
 time it was last used, so idle sessions expire and logout ends them server-side.
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0009"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
