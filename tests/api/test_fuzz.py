@@ -223,7 +223,11 @@ def run_stateful(
             kwargs = transport_kwargs(case, headers)
             if isinstance(kwargs.get("json"), dict):
                 kwargs["json"] = fresh_names(kwargs["json"], next(serial))
-            sent = asyncio.run_coroutine_threadsafe(client.request(**kwargs), loop)
+            sendable = {k: v for k, v in kwargs.items() if k not in ("auth", "follow_redirects")}
+            request = client.build_request(**sendable)
+            # A multipart body is a stream: read it before sending so it can be checked after.
+            _replayable(request)
+            sent = asyncio.run_coroutine_threadsafe(client.send(request), loop)
             response = sent.result(timeout=60)
             sent_with[id(case)] = kwargs
             return Response.from_httpx(response, verify=False)
