@@ -89,6 +89,11 @@ async def _inject(
     return extra
 
 
+# A timer of a workflow cached on a killed worker waits out the sticky queue's
+# schedule-to-start timeout (10 s in the SDK) before another worker takes it: wait past that.
+SETTLE_AFTER_DUE_SECONDS = 15
+
+
 async def _settle(
     client: Client, ledger: Ledger, stack: Stack, temporal: TemporalClient, limit: float
 ) -> dict[int, Any]:
@@ -117,7 +122,7 @@ async def _settle(
         )
         pending += running.count
         now = datetime.now(UTC)
-        if (now - latest).total_seconds() > 3 and pending == 0:
+        if (now - latest).total_seconds() > SETTLE_AFTER_DUE_SECONDS and pending == 0:
             return views
         if time.monotonic() > deadline:
             late = f"{pending} notifications/deliveries pending, last due {latest.isoformat()}"
